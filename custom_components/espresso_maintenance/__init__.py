@@ -1,0 +1,84 @@
+"""Espresso Maintenance: know when to backflush and descale an espresso machine."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_NAME, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+
+from .const import (
+    CONF_MACHINE_TYPE,
+    CONF_STORAGE_CREATED,
+    DOMAIN,
+    MACHINE_TYPE_MODELS,
+)
+from .machine import EspressoConfigEntry, Machine, initial_state
+from .model import MachineType
+from .repairs import async_create_storage_issue, async_delete_storage_issue
+from .services import async_setup_services
+from .store import MachineStore, StorageError
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions, once for all machines."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> bool:
+    """Load a machine's state and set up its entities."""
+    store = MachineStore(hass, entry.entry_id)
+    try:
+        state = await store.async_load_state()
+        if state is None and entry.data.get(CONF_STORAGE_CREATED):
+            # The file existed once: never start a known machine from zero unasked.
+            raise StorageError("storage_missing", store.path)
+    except StorageError as err:
+        async_create_storage_issue(hass, entry, err.translation_key, err.detail)
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders={"name": entry.title, "error": err.detail},
+        ) from err
+    if state is None:
+        state = initial_state(entry)
+        await store.async_save_state(state)
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_STORAGE_CREATED: True}
+        )
+    async_delete_storage_issue(hass, entry)
+
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        name=entry.data[CONF_NAME],
+        model=MACHINE_TYPE_MODELS[MachineType(entry.data[CONF_MACHINE_TYPE])],
+    )
+    machine = Machine(hass, entry, store, state, device.id)
+    entry.runtime_data = machine
+    await machine.async_start()
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    return True
+
+
+async def _async_update_listener(hass: HomeAssistant, entry: EspressoConfigEntry) -> None:
+    """Apply changed settings by reloading; the state lives on disk and is kept."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> bool:
+    """Unload a machine."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> None:
+    """Delete a removed machine's storage file and open repair issues."""
+    async_delete_storage_issue(hass, entry)
+    await MachineStore(hass, entry.entry_id).async_remove()

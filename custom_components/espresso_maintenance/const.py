@@ -1,0 +1,79 @@
+"""Constants for Espresso Maintenance."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from .model import MachineType
+
+DOMAIN: Final = "espresso_maintenance"
+LOGGER = logging.getLogger(__package__)
+
+# Device registry models are plain text, not translated.
+MACHINE_TYPE_MODELS: Final = {
+    MachineType.SEMI_AUTOMATIC: "Semi-automatic espresso machine",
+    MachineType.SUPER_AUTOMATIC: "Super-automatic espresso machine",
+    MachineType.CAPSULE: "Capsule machine",
+    MachineType.LEVER: "Lever espresso machine",
+    MachineType.OTHER: "Espresso machine",
+}
+
+# Config entry data (what the machine is) and options (how it is tracked).
+CONF_MACHINE_TYPE: Final = "machine_type"
+CONF_THREE_WAY_VALVE: Final = "three_way_valve"
+CONF_TRACK_DESCALE: Final = "track_descale"
+CONF_SHOTS_PER_DAY: Final = "shots_per_day"
+CONF_WATER_HARDNESS: Final = "water_hardness"
+CONF_HARDNESS_UNIT: Final = "hardness_unit"
+CONF_BACKFLUSH_INTERVAL_SHOTS: Final = "backflush_interval_shots"
+CONF_BACKFLUSH_INTERVAL_DAYS: Final = "backflush_interval_days"
+CONF_DESCALE_INTERVAL_DAYS: Final = "descale_interval_days"
+# The starting point, used once when the machine's storage is created.
+CONF_LAST_BACKFLUSH: Final = "last_backflush"
+CONF_LAST_DESCALE: Final = "last_descale"
+CONF_SHOTS_SINCE_BACKFLUSH: Final = "shots_since_backflush"
+# Set once the machine's storage file exists, so a missing file is noticed.
+CONF_STORAGE_CREATED: Final = "storage_created"
+
+HARDNESS_UNKNOWN: Final = "unknown"
+
+# Two shots a day is a typical home default.
+DEFAULT_SHOTS_PER_DAY: Final = 2.0
+MAX_SHOTS_PER_DAY: Final = 50.0
+MAX_INTERVAL_SHOTS: Final = 1000
+MAX_INTERVAL_DAYS: Final = 365
+
+# Action limits.
+MAX_SHOTS_PER_CALL: Final = 20
+MAX_SHOTS_SINCE_BACKFLUSH: Final = 10000
+MAX_NOTE_LENGTH: Final = 255
+
+ATTR_COUNT: Final = "count"
+ATTR_PERFORMED_AT: Final = "performed_at"
+ATTR_NOTE: Final = "note"
+ATTR_SHOTS: Final = "shots"
+
+SERVICE_RECORD_SHOT: Final = "record_shot"
+SERVICE_RECORD_BACKFLUSH: Final = "record_backflush"
+SERVICE_RECORD_DESCALE: Final = "record_descale"
+SERVICE_UNDO_LAST_RECORD: Final = "undo_last_record"
+SERVICE_SET_SHOTS_SINCE_BACKFLUSH: Final = "set_shots_since_backflush"
+SERVICE_GET_STATUS: Final = "get_status"
+
+EVENT_NAME: Final = f"{DOMAIN}_event"
+EVENT_BACKFLUSH_RECORDED: Final = "backflush_recorded"
+EVENT_DESCALE_RECORDED: Final = "descale_recorded"
+EVENT_BACKFLUSH_DUE: Final = "backflush_due"
+EVENT_DESCALE_DUE: Final = "descale_due"
+EVENT_RECORD_UNDONE: Final = "record_undone"
+EVENT_TYPES: Final = (
+    EVENT_BACKFLUSH_RECORDED,
+    EVENT_DESCALE_RECORDED,
+    EVENT_BACKFLUSH_DUE,
+    EVENT_DESCALE_DUE,
+    EVENT_RECORD_UNDONE,
+)
+
+STORAGE_VERSION: Final = 1
+STORAGE_MINOR_VERSION: Final = 1

@@ -1,0 +1,313 @@
+"""Runtime of one espresso machine.
+
+Every change to a machine's maintenance state goes through `Machine`: it asks the
+model for the new state, writes it to disk, then tells the entities and fires
+the events. Nothing else mutates the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_NAME, EVENT_CORE_CONFIG_UPDATE
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
+
+from . import model
+from .const import (
+    CONF_BACKFLUSH_INTERVAL_DAYS,
+    CONF_BACKFLUSH_INTERVAL_SHOTS,
+    CONF_DESCALE_INTERVAL_DAYS,
+    CONF_LAST_BACKFLUSH,
+    CONF_LAST_DESCALE,
+    CONF_SHOTS_SINCE_BACKFLUSH,
+    CONF_THREE_WAY_VALVE,
+    CONF_TRACK_DESCALE,
+    DOMAIN,
+    EVENT_BACKFLUSH_DUE,
+    EVENT_BACKFLUSH_RECORDED,
+    EVENT_DESCALE_DUE,
+    EVENT_DESCALE_RECORDED,
+    EVENT_NAME,
+    EVENT_RECORD_UNDONE,
+    LOGGER,
+)
+from .model import Kind, MachineState, Settings, Status
+from .store import MachineStore, StorageError
+
+type EspressoConfigEntry = ConfigEntry[Machine]
+type MachineEventListener = Callable[[str, dict[str, Any]], None]
+
+RECORDED_EVENT = {
+    Kind.BACKFLUSH: EVENT_BACKFLUSH_RECORDED,
+    Kind.DESCALE: EVENT_DESCALE_RECORDED,
+}
+DUE_EVENT = {Kind.BACKFLUSH: EVENT_BACKFLUSH_DUE, Kind.DESCALE: EVENT_DESCALE_DUE}
+
+
+def settings_from_entry(entry: ConfigEntry) -> Settings:
+    """Read what is tracked, and the limits, from a config entry."""
+    return Settings(
+        track_backflush=bool(entry.data[CONF_THREE_WAY_VALVE]),
+        track_descale=bool(entry.options[CONF_TRACK_DESCALE]),
+        backflush_interval_shots=int(entry.options[CONF_BACKFLUSH_INTERVAL_SHOTS]),
+        backflush_interval_days=int(entry.options[CONF_BACKFLUSH_INTERVAL_DAYS]),
+        descale_interval_days=int(entry.options[CONF_DESCALE_INTERVAL_DAYS]),
+    )
+
+
+def _start_of_day(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    day = dt_util.parse_date(value)
+    if day is None:
+        return None
+    return model.start_of_local_day(day, dt_util.get_default_time_zone())
+
+
+def initial_state(entry: ConfigEntry) -> MachineState:
+    """Build the state of a new machine from the starting point given in the flow.
+
+    A date without a time is taken as the start of that local day.
+    """
+    shots = int(entry.data.get(CONF_SHOTS_SINCE_BACKFLUSH, 0))
+    return MachineState(
+        shots_since_backflush=shots,
+        total_shots=shots,
+        last_backflush=_start_of_day(entry.data.get(CONF_LAST_BACKFLUSH)),
+        last_descale=_start_of_day(entry.data.get(CONF_LAST_DESCALE)),
+    )
+
+
+def now_utc() -> datetime:
+    """Return the current time, to the second, as records keep it."""
+    return dt_util.utcnow().replace(microsecond=0)
+
+
+class Machine:
+    """One espresso machine: its settings, its state and what follows from them."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EspressoConfigEntry,
+        store: MachineStore,
+        state: MachineState,
+        device_id: str,
+    ) -> None:
+        """Set up the runtime from a loaded state."""
+        self.hass = hass
+        self.entry = entry
+        self.device_id = device_id
+        self.settings = settings_from_entry(entry)
+        self.state = state
+        self.status = self._evaluate(state)
+        self._store = store
+        self._lock = asyncio.Lock()
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._event_listeners: list[MachineEventListener] = []
+        self._unsub_timer: CALLBACK_TYPE | None = None
+
+    @property
+    def name(self) -> str:
+        """Return the machine's name."""
+        return str(self.entry.data[CONF_NAME])
+
+    def status_as_dict(self) -> dict[str, Any]:
+        """Describe the machine's status for actions, assistants and diagnostics."""
+        status = self.status
+
+        def time(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        def due(value: model.DueStatus | None) -> str | None:
+            return None if value is None else value.value
+
+        return {
+            "device_id": self.device_id,
+            "name": self.name,
+            "tracks_backflush": self.settings.track_backflush,
+            "tracks_descale": self.settings.track_descale,
+            "shots_since_backflush": status.shots_since_backflush,
+            "total_shots": status.total_shots,
+            "shots_until_backflush": status.shots_until_backflush,
+            "days_since_backflush": status.days_since_backflush,
+            "days_since_descale": status.days_since_descale,
+            "last_backflush": time(status.last_backflush),
+            "last_descale": time(status.last_descale),
+            "next_descale": time(status.next_descale),
+            "backflush_status": due(status.backflush),
+            "descale_status": due(status.descale),
+            "backflush_due": status.backflush is model.DueStatus.DUE
+            if status.backflush is not None
+            else None,
+            "descale_due": status.descale is model.DueStatus.DUE
+            if status.descale is not None
+            else None,
+            "backflush_interval_shots": self.settings.backflush_interval_shots,
+            "backflush_interval_days": self.settings.backflush_interval_days,
+            "descale_interval_days": self.settings.descale_interval_days,
+        }
+
+    def _evaluate(self, state: MachineState) -> Status:
+        return model.evaluate(
+            self.settings, state, dt_util.utcnow(), dt_util.get_default_time_zone()
+        )
+
+    async def async_start(self) -> None:
+        """Catch up on what became due while stopped, and plan the next change."""
+        self.entry.async_on_unload(
+            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_on_config)
+        )
+        self.entry.async_on_unload(self._async_cancel_timer)
+        await self._async_commit(self.state, [], force_save=False)
+
+    @callback
+    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `update` after each change; return a function that stops it."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    @callback
+    def async_add_event_listener(self, listener: MachineEventListener) -> CALLBACK_TYPE:
+        """Call `listener(type, data)` for each event; return a remover."""
+        self._event_listeners.append(listener)
+        return lambda: self._event_listeners.remove(listener)
+
+    async def async_record_shots(self, count: int = 1) -> None:
+        """Count shots pulled."""
+        async with self._lock:
+            await self._async_commit(model.record_shots(self.state, count), [])
+
+    async def async_set_shots_since_backflush(self, shots: int) -> None:
+        """Correct the shots counted since the last backflush."""
+        async with self._lock:
+            await self._async_commit(
+                model.set_shots_since_backflush(self.state, shots), []
+            )
+
+    async def async_record_maintenance(
+        self, kind: Kind, performed_at: datetime | None = None, note: str | None = None
+    ) -> None:
+        """Record a backflush or descale, now or back-dated."""
+        performed_at = performed_at or now_utc()
+        async with self._lock:
+            before = self.state
+            new_state = model.record_maintenance(before, kind, performed_at, note)
+            event = {
+                "performed_at": new_state.undo[-1].record.performed_at.isoformat(),
+                "note": note,
+                "shots_since_backflush": before.shots_since_backflush,
+                "total_shots": before.total_shots,
+            }
+            await self._async_commit(new_state, [(RECORDED_EVENT[kind], event)])
+
+    async def async_undo_last_record(self) -> None:
+        """Take back the latest backflush or descale record."""
+        async with self._lock:
+            try:
+                new_state, record = model.undo_last(self.state)
+            except model.NothingToUndoError as err:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="nothing_to_undo",
+                    translation_placeholders={"name": self.name},
+                ) from err
+            event = {
+                "kind": record.kind.value,
+                "performed_at": record.performed_at.isoformat(),
+                "note": record.note,
+            }
+            await self._async_commit(new_state, [(EVENT_RECORD_UNDONE, event)])
+
+    def _due_event(self, kind: Kind, status: Status) -> dict[str, Any]:
+        if kind is Kind.BACKFLUSH:
+            return {
+                "shots_since_backflush": status.shots_since_backflush,
+                "days_since_backflush": status.days_since_backflush,
+                "interval_shots": self.settings.backflush_interval_shots,
+                "interval_days": self.settings.backflush_interval_days,
+            }
+        return {
+            "days_since_descale": status.days_since_descale,
+            "interval_days": self.settings.descale_interval_days,
+        }
+
+    async def _async_commit(
+        self,
+        new_state: MachineState,
+        events: list[tuple[str, dict[str, Any]]],
+        *,
+        force_save: bool = True,
+    ) -> None:
+        """Make a new state current: due edges, disk, entities, events, timer.
+
+        The state only becomes current once it is on disk, so a failed write
+        changes nothing and is reported.
+        """
+        status = self._evaluate(new_state)
+        new_state, newly_due = model.note_due_edges(new_state, status)
+        events = events + [
+            (DUE_EVENT[kind], self._due_event(kind, status)) for kind in newly_due
+        ]
+        if force_save or new_state != self.state:
+            try:
+                await self._store.async_save_state(new_state)
+            except StorageError as err:
+                LOGGER.error("Could not save %s: %s", self.name, err.detail)
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key=err.translation_key,
+                    translation_placeholders={"name": self.name, "error": err.detail},
+                ) from err
+        self.state = new_state
+        self.status = status
+        self._async_schedule(status.next_change)
+        for update in list(self._listeners):
+            update()
+        for event_type, data in events:
+            LOGGER.debug("%s: %s %s", self.name, event_type, data)
+            self.hass.bus.async_fire(
+                EVENT_NAME, {"device_id": self.device_id, "type": event_type, **data}
+            )
+            for listener in list(self._event_listeners):
+                listener(event_type, data)
+
+    async def async_refresh(self) -> None:
+        """Re-evaluate at the current time (day rollover, time zone change)."""
+        async with self._lock:
+            await self._async_commit(self.state, [], force_save=False)
+
+    @callback
+    def _async_schedule(self, when: datetime | None) -> None:
+        self._async_cancel_timer()
+        if when is not None:
+            self._unsub_timer = async_track_point_in_utc_time(
+                self.hass, self._async_on_timer, when
+            )
+
+    @callback
+    def _async_cancel_timer(self) -> None:
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+
+    @callback
+    def _async_on_timer(self, _now: datetime) -> None:
+        self._unsub_timer = None
+        self.entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{DOMAIN} rollover {self.entry.entry_id}"
+        )
+
+    @callback
+    def _async_on_config(self, _event: Event[Any]) -> None:
+        # The time zone may have changed, which moves local midnight.
+        self.entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{DOMAIN} config {self.entry.entry_id}"
+        )

@@ -1,0 +1,222 @@
+"""Durable storage of one machine's counters, dates and history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+import os
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util.json import SerializationError
+from homeassistant.helpers.storage import Store
+from homeassistant.util.file import WriteError
+
+from .const import DOMAIN, STORAGE_MINOR_VERSION, STORAGE_VERSION
+from .model import Kind, MachineState, Record, UndoStep
+
+type StoredData = dict[str, Any]
+
+
+class StorageError(Exception):
+    """The storage file cannot be used; the translation key says why."""
+
+    def __init__(self, translation_key: str, detail: str) -> None:
+        """Keep the reason."""
+        super().__init__(detail)
+        self.translation_key = translation_key
+        self.detail = detail
+
+
+class StorageVersionError(StorageError):
+    """The file was written by a newer, incompatible version."""
+
+
+class StorageWriteError(StorageError):
+    """A state could not be written; nothing was changed."""
+
+
+def storage_key(entry_id: str) -> str:
+    """Return the storage key of a machine."""
+    return f"{DOMAIN}.{entry_id}"
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"not a time: {value!r}")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"time without a time zone: {value!r}")
+    return parsed
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"not a flag: {value!r}")
+    return value
+
+
+def _record_to_dict(record: Record) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "kind": record.kind.value,
+        "at": record.performed_at.isoformat(),
+        "shots": record.shots_since_backflush,
+        "total": record.total_shots,
+    }
+    if record.note:
+        data["note"] = record.note
+    return data
+
+
+def _record_from_dict(data: Any) -> Record:
+    performed_at = _parse_time(data["at"])
+    if performed_at is None:
+        raise ValueError("record without a time")
+    note = data.get("note")
+    if note is not None and not isinstance(note, str):
+        raise TypeError(f"not a note: {note!r}")
+    return Record(
+        kind=Kind(data["kind"]),
+        performed_at=performed_at,
+        note=note,
+        shots_since_backflush=_int(data["shots"]),
+        total_shots=_int(data["total"]),
+    )
+
+
+def state_to_dict(state: MachineState) -> StoredData:
+    """Serialize a machine's state for storage."""
+    return {
+        "shots_since_backflush": state.shots_since_backflush,
+        "total_shots": state.total_shots,
+        "last_backflush": _time(state.last_backflush),
+        "last_descale": _time(state.last_descale),
+        "backflush_due_notified": state.backflush_due_notified,
+        "descale_due_notified": state.descale_due_notified,
+        "history": [_record_to_dict(record) for record in state.history],
+        "undo": [
+            {
+                "record": _record_to_dict(step.record),
+                "applied": step.applied,
+                "previous_last": _time(step.previous_last),
+                "previous_shots": step.previous_shots_since_backflush,
+                "previous_notified": step.previous_due_notified,
+            }
+            for step in state.undo
+        ],
+    }
+
+
+def state_from_dict(data: Any) -> MachineState:
+    """Read a machine's state back; raise StorageError when it does not fit."""
+    try:
+        return MachineState(
+            shots_since_backflush=_int(data["shots_since_backflush"]),
+            total_shots=_int(data["total_shots"]),
+            last_backflush=_parse_time(data["last_backflush"]),
+            last_descale=_parse_time(data["last_descale"]),
+            backflush_due_notified=_bool(data["backflush_due_notified"]),
+            descale_due_notified=_bool(data["descale_due_notified"]),
+            history=tuple(_record_from_dict(item) for item in data["history"]),
+            undo=tuple(
+                UndoStep(
+                    record=_record_from_dict(item["record"]),
+                    applied=_bool(item["applied"]),
+                    previous_last=_parse_time(item["previous_last"]),
+                    previous_shots_since_backflush=_int(item["previous_shots"]),
+                    previous_due_notified=_bool(item["previous_notified"]),
+                )
+                for item in data["undo"]
+            ),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise StorageError("storage_invalid", f"{type(err).__name__}: {err}") from err
+
+
+class MachineStore(Store[StoredData]):
+    """A versioned Store for one machine."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Create the store of a machine, written atomically."""
+        super().__init__(
+            hass,
+            STORAGE_VERSION,
+            storage_key(entry_id),
+            minor_version=STORAGE_MINOR_VERSION,
+            atomic_writes=True,
+        )
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: StoredData
+    ) -> StoredData:
+        """Read files of other versions.
+
+        A newer minor version only adds fields, so it reads as is. A newer major
+        version is refused rather than misread: going back to an older release of
+        the integration must not lose what the newer one recorded.
+        """
+        if old_major_version > STORAGE_VERSION:
+            raise StorageVersionError(
+                "storage_newer_version",
+                f"version {old_major_version}.{old_minor_version}",
+            )
+        return old_data
+
+    async def _async_write_data(self, *args: Any) -> None:
+        """Raise write failures instead of only logging them.
+
+        Store logs and swallows them, but a record must not be acknowledged
+        unless it is on disk.
+        """
+        try:
+            await super()._async_write_data(*args)
+        except (SerializationError, WriteError) as err:
+            raise StorageWriteError("storage_write_failed", str(err)) from err
+
+    async def async_load_state(self) -> MachineState | None:
+        """Load the state, None when there is no file.
+
+        Home Assistant renames a file it cannot parse to *.corrupt.<time> and
+        loads nothing; that is told apart from a new machine by the file having
+        existed before the load.
+        """
+        existed = await self.hass.async_add_executor_job(os.path.exists, self.path)
+        try:
+            data = await self.async_load()
+        except StorageError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure to read is reported
+            raise StorageError("storage_unreadable", str(err)) from err
+        if data is None:
+            if existed:
+                raise StorageError("storage_corrupt", self.path)
+            return None
+        return state_from_dict(data)
+
+    async def async_save_state(self, state: MachineState) -> None:
+        """Write the state to disk now; returns once it is written."""
+        await self.async_save(state_to_dict(state))
+
+    async def async_set_aside(self) -> str | None:
+        """Rename an unusable file so a fresh start never overwrites it."""
+        path: str = self.path
+
+        def _rename() -> str | None:
+            if not os.path.exists(path):
+                return None
+            target = f"{path}.invalid.{int(os.path.getmtime(path))}"
+            os.replace(path, target)
+            return target
+
+        return await self.hass.async_add_executor_job(_rename)
