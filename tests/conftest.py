@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -24,8 +26,6 @@ from custom_components.espresso_maintenance.const import (
     CONF_WATER_HARDNESS,
     DOMAIN,
 )
-from homeassistant.const import CONF_NAME
-from homeassistant.core import HomeAssistant
 
 ENTRY_ID = "01JESPRESSOMACHINE000000001"
 # 2026-11-28 09:30 in Europe/Rome.
@@ -34,11 +34,8 @@ TIME_ZONE = "Europe/Rome"
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    enable_custom_integrations: None,
-) -> Generator[None]:
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load the integration from custom_components."""
-    yield
 
 
 @pytest.fixture

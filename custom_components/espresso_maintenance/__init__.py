@@ -35,10 +35,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> 
     """Load a machine's state and set up its entities."""
     store = MachineStore(hass, entry.entry_id)
     try:
-        state = await store.async_load_state()
-        if state is None and entry.data.get(CONF_STORAGE_CREATED):
-            # The file existed once: never start a known machine from zero unasked.
-            raise StorageError("storage_missing", store.path)
+        state = await store.async_load_state(
+            created=bool(entry.data.get(CONF_STORAGE_CREATED))
+        )
     except StorageError as err:
         async_create_storage_issue(hass, entry, err.translation_key, err.detail)
         raise ConfigEntryError(
@@ -68,7 +67,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> 
     return True
 
 
-async def _async_update_listener(hass: HomeAssistant, entry: EspressoConfigEntry) -> None:
+async def _async_update_listener(
+    hass: HomeAssistant, entry: EspressoConfigEntry
+) -> None:
     """Apply changed settings by reloading; the state lives on disk and is kept."""
     await hass.config_entries.async_reload(entry.entry_id)
 

@@ -24,7 +24,9 @@ class EspressoEntity(Entity):
         self.machine = machine
         self.entity_description = description
         self._attr_unique_id = unique_id(machine.entry, description.key)
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, machine.entry.entry_id)})
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, machine.entry.entry_id)}
+        )
         self._written: Hashable = None
 
     def state_key(self) -> Hashable:
@@ -35,7 +37,9 @@ class EspressoEntity(Entity):
         """Follow the machine's changes."""
         await super().async_added_to_hass()
         self._written = self.state_key()
-        self.async_on_remove(self.machine.async_add_listener(self._async_machine_updated))
+        self.async_on_remove(
+            self.machine.async_add_listener(self._async_machine_updated)
+        )
 
     @callback
     def _async_machine_updated(self) -> None:

@@ -36,7 +36,9 @@ class EspressoEventEntity(EspressoEntity, EventEntity):
     async def async_added_to_hass(self) -> None:
         """Follow the machine's events."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.machine.async_add_event_listener(self._async_on_event))
+        self.async_on_remove(
+            self.machine.async_add_event_listener(self._async_on_event)
+        )
 
     @callback
     def _async_on_event(self, event_type: str, data: dict[str, Any]) -> None:

@@ -376,9 +376,7 @@ class Status:
         return self.days_since_descale
 
 
-def _backflush_status(
-    settings: Settings, shots: int, days: int | None
-) -> DueStatus:
+def _backflush_status(settings: Settings, shots: int, days: int | None) -> DueStatus:
     by_days = days is not None and shots > 0
     if _reached(shots, settings.backflush_interval_shots) or (
         by_days and _reached(days or 0, settings.backflush_interval_days)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant import data_entry_flow
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+import voluptuous as vol
 
 from .const import DOMAIN, LOGGER
 from .model import MachineState
@@ -77,7 +76,9 @@ class StartOverRepairFlow(RepairsFlow):
             )
         store = MachineStore(self.hass, entry.entry_id)
         kept = await store.async_set_aside()
-        LOGGER.warning("Starting %s over; the old file is kept as %s", entry.title, kept)
+        LOGGER.warning(
+            "Starting %s over; the old file is kept as %s", entry.title, kept
+        )
         await store.async_save_state(MachineState())
         async_delete_storage_issue(self.hass, entry)
         self.hass.config_entries.async_schedule_reload(entry.entry_id)

@@ -6,12 +6,10 @@ translated `ServiceValidationError`; voluptuous errors would not be translated.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-
-import voluptuous as vol
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
@@ -36,6 +34,7 @@ from homeassistant.helpers import (
     entity_registry as er,
 )
 from homeassistant.util import dt as dt_util
+import voluptuous as vol
 
 from .const import (
     ATTR_COUNT,
@@ -86,79 +85,106 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _our_entries(hass: HomeAssistant) -> dict[str, EspressoConfigEntry]:
-    return {entry.entry_id: entry for entry in hass.config_entries.async_entries(DOMAIN)}
+    return {
+        entry.entry_id: entry for entry in hass.config_entries.async_entries(DOMAIN)
+    }
 
 
-def _resolve_machines(call: ServiceCall) -> list[Machine]:
-    """Turn a call's target into loaded machines, or refuse it."""
-    hass = call.hass
-    ours = _our_entries(hass)
-    targets = {field: _as_list(call.data.get(field)) for field in TARGET_FIELDS}
-    if not any(targets.values()):
-        raise _invalid("no_target")
+class _TargetResolver:
+    """Finds our config entries behind each kind of target."""
 
-    entity_registry = er.async_get(hass)
-    device_registry = dr.async_get(hass)
-    area_registry = ar.async_get(hass)
-    found: set[str] = set()
-    unknown: list[str] = []
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.ours = _our_entries(hass)
+        self.entities = er.async_get(hass)
+        self.devices = dr.async_get(hass)
+        self.areas = ar.async_get(hass)
 
-    def from_devices(devices: Iterable[dr.DeviceEntry]) -> set[str]:
-        return {eid for device in devices for eid in device.config_entries if eid in ours}
+    def from_devices(self, devices: Iterable[dr.DeviceEntry | None]) -> set[str]:
+        return {
+            entry_id
+            for device in devices
+            if device is not None
+            for entry_id in device.config_entries
+            if entry_id in self.ours
+        }
 
-    def from_entities(entities: Iterable[er.RegistryEntry]) -> set[str]:
+    def from_entities(self, entities: Iterable[er.RegistryEntry | None]) -> set[str]:
         return {
             entity.config_entry_id
             for entity in entities
-            if entity.platform == DOMAIN and entity.config_entry_id in ours
+            if entity is not None
+            and entity.platform == DOMAIN
+            and entity.config_entry_id in self.ours
         }
 
-    for entity_id in targets[ATTR_ENTITY_ID]:
+    def entity(self, entity_id: str) -> set[str]:
         if entity_id == ENTITY_MATCH_ALL:
-            found.update(ours)
-        elif matched := from_entities(
-            [e] if (e := entity_registry.async_get(entity_id)) else []
-        ):
-            found.update(matched)
-        else:
-            unknown.append(entity_id)
-    for device_id in targets[ATTR_DEVICE_ID]:
-        device = device_registry.async_get(device_id)
-        if matched := from_devices([device] if device else []):
-            found.update(matched)
-        else:
-            unknown.append(device_id)
+            return set(self.ours)
+        return self.from_entities([self.entities.async_get(entity_id)])
 
-    area_ids = list(targets[ATTR_AREA_ID])
-    for floor_id in targets[ATTR_FLOOR_ID]:
-        area_ids.extend(area.id for area in ar.async_entries_for_floor(area_registry, floor_id))
-    grouped: set[str] = set()
-    for area_id in area_ids:
-        grouped |= from_devices(dr.async_entries_for_area(device_registry, area_id))
-        grouped |= from_entities(er.async_entries_for_area(entity_registry, area_id))
-    for label_id in targets[ATTR_LABEL_ID]:
-        grouped |= from_devices(dr.async_entries_for_label(device_registry, label_id))
-        grouped |= from_entities(er.async_entries_for_label(entity_registry, label_id))
-    if (area_ids or targets[ATTR_LABEL_ID]) and not grouped:
-        unknown.extend(area_ids + targets[ATTR_LABEL_ID])
-    found |= grouped
+    def device(self, device_id: str) -> set[str]:
+        return self.from_devices([self.devices.async_get(device_id)])
 
+    def area(self, area_id: str) -> set[str]:
+        return self.from_devices(
+            dr.async_entries_for_area(self.devices, area_id)
+        ) | self.from_entities(er.async_entries_for_area(self.entities, area_id))
+
+    def floor(self, floor_id: str) -> set[str]:
+        found: set[str] = set()
+        for area in ar.async_entries_for_floor(self.areas, floor_id):
+            found |= self.area(area.id)
+        return found
+
+    def label(self, label_id: str) -> set[str]:
+        return self.from_devices(
+            dr.async_entries_for_label(self.devices, label_id)
+        ) | self.from_entities(er.async_entries_for_label(self.entities, label_id))
+
+
+def _resolve_machines(call: ServiceCall) -> list[Machine]:
+    """Turn a call's target into loaded machines, or refuse it.
+
+    Every ID must lead to at least one of our machines; an area, floor or label
+    holding none is refused like an unknown device.
+    """
+    targets = {field: _as_list(call.data.get(field)) for field in TARGET_FIELDS}
+    if not any(targets.values()):
+        raise _invalid("no_target")
+    resolver = _TargetResolver(call.hass)
+    lookups = {
+        ATTR_ENTITY_ID: resolver.entity,
+        ATTR_DEVICE_ID: resolver.device,
+        ATTR_AREA_ID: resolver.area,
+        ATTR_FLOOR_ID: resolver.floor,
+        ATTR_LABEL_ID: resolver.label,
+    }
+    found: set[str] = set()
+    unknown: list[str] = []
+    for field, ids in targets.items():
+        for target_id in ids:
+            if matched := lookups[field](target_id):
+                found |= matched
+            else:
+                unknown.append(target_id)
     if unknown:
         raise _invalid("not_a_machine", target=", ".join(unknown))
     machines = []
-    for entry_id in sorted(found, key=lambda eid: ours[eid].title):
-        entry = ours[entry_id]
+    for entry_id in sorted(found, key=lambda eid: resolver.ours[eid].title):
+        entry = resolver.ours[entry_id]
         if entry.state is not ConfigEntryState.LOADED:
             raise _invalid("machine_not_loaded", name=entry.title)
         machines.append(entry.runtime_data)
     return machines
 
 
-def _integer(data: dict[str, Any], field: str, default: int, low: int, high: int) -> int:
+def _integer(
+    data: dict[str, Any], field: str, default: int, low: int, high: int
+) -> int:
     value = data.get(field, default)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and value.strip().lstrip("-").isdigit()
+    ):
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise _invalid("not_a_whole_number", field=field, value=value)
@@ -279,16 +305,16 @@ def _check_fields(call: ServiceCall, allowed: tuple[str, ...]) -> dict[str, Any]
     return data
 
 
-def _machine_action(action: _Action) -> Callable[[ServiceCall], Awaitable[None]]:
+def _machine_action(
+    action: _Action,
+) -> Callable[[ServiceCall], Coroutine[Any, Any, None]]:
     async def handle(call: ServiceCall) -> None:
         run = action.prepare(_check_fields(call, action.fields))
         machines = _resolve_machines(call)
         if action.requires is not None:
             for machine in machines:
                 if not machine.settings.tracks(action.requires):
-                    raise _invalid(
-                        f"{action.requires}_not_tracked", name=machine.name
-                    )
+                    raise _invalid(f"{action.requires}_not_tracked", name=machine.name)
         for machine in machines:
             await run(machine)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-import os
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.util.json import SerializationError
 from homeassistant.helpers.storage import Store
 from homeassistant.util.file import WriteError
+from homeassistant.util.json import SerializationError
 
 from .const import DOMAIN, STORAGE_MINOR_VERSION, STORAGE_VERSION
 from .model import Kind, MachineState, Record, UndoStep
@@ -184,23 +184,27 @@ class MachineStore(Store[StoredData]):
         except (SerializationError, WriteError) as err:
             raise StorageWriteError("storage_write_failed", str(err)) from err
 
-    async def async_load_state(self) -> MachineState | None:
-        """Load the state, None when there is no file.
+    async def async_load_state(self, *, created: bool) -> MachineState | None:
+        """Load the state; None for a new machine, whose file was never created.
 
         Home Assistant renames a file it cannot parse to *.corrupt.<time> and
         loads nothing; that is told apart from a new machine by the file having
-        existed before the load.
+        existed before the load. A file that was created once and is gone now
+        is an error too: a known machine never starts from zero unasked.
         """
-        existed = await self.hass.async_add_executor_job(os.path.exists, self.path)
+        path = Path(self.path)
+        existed = await self.hass.async_add_executor_job(path.exists)
         try:
             data = await self.async_load()
         except StorageError:
             raise
-        except Exception as err:  # noqa: BLE001 - any failure to read is reported
+        except Exception as err:
             raise StorageError("storage_unreadable", str(err)) from err
         if data is None:
             if existed:
                 raise StorageError("storage_corrupt", self.path)
+            if created:
+                raise StorageError("storage_missing", self.path)
             return None
         return state_from_dict(data)
 
@@ -210,13 +214,13 @@ class MachineStore(Store[StoredData]):
 
     async def async_set_aside(self) -> str | None:
         """Rename an unusable file so a fresh start never overwrites it."""
-        path: str = self.path
+        path = Path(self.path)
 
         def _rename() -> str | None:
-            if not os.path.exists(path):
+            if not path.exists():
                 return None
-            target = f"{path}.invalid.{int(os.path.getmtime(path))}"
-            os.replace(path, target)
-            return target
+            target = path.with_name(f"{path.name}.invalid.{int(path.stat().st_mtime)}")
+            path.replace(target)
+            return str(target)
 
         return await self.hass.async_add_executor_job(_rename)

@@ -1,0 +1,54 @@
+"""Helpers shared by the tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from syrupy.assertion import SnapshotAssertion
+
+
+def _plain(value: Any) -> Any:
+    """Turn enums and datetimes into the JSON a frontend would see."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def entity_view(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, entity_id: str
+) -> dict[str, Any]:
+    """Describe an entity by what users see, in the same shape on every Home Assistant version."""
+    entry = entity_registry.async_get(entity_id)
+    assert entry is not None, entity_id
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return _plain(
+        {
+            "unique_id": entry.unique_id,
+            "translation_key": entry.translation_key,
+            "original_device_class": entry.original_device_class,
+            "entity_category": entry.entity_category,
+            "capabilities": entry.capabilities,
+            "unit_of_measurement": entry.unit_of_measurement,
+            "disabled_by": entry.disabled_by,
+            "has_entity_name": entry.has_entity_name,
+            "state": state.state,
+            "attributes": dict(state.attributes),
+        }
+    )
+
+
+async def snapshot_entities(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    config_entry_id: str,
+) -> None:
+    """Snapshot every entity of a config entry, one snapshot per entity."""
+    entries = er.async_entries_for_config_entry(entity_registry, config_entry_id)
+    assert entries
+    for entry in sorted(entries, key=lambda item: item.entity_id):
+        assert entity_view(hass, entity_registry, entry.entity_id) == snapshot(
+            name=entry.entity_id
+        )
