@@ -360,14 +360,10 @@ def _check_start(user_input: dict[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     today = dt_util.now().date()
     for key in (CONF_LAST_BACKFLUSH, CONF_LAST_DESCALE):
-        if (value := user_input.get(key)) is None:
-            continue
-        try:
-            day = date.fromisoformat(value)
-        except (TypeError, ValueError):
-            errors[key] = "invalid_date"
-            continue
-        if day > today:
+        # The date selector has already refused anything that is not a date.
+        if (value := user_input.get(key)) is not None and date.fromisoformat(
+            value
+        ) > today:
             errors[key] = "date_in_future"
     shots = user_input.get(CONF_SHOTS_SINCE_BACKFLUSH, 0)
     if shots != int(shots) or not 0 <= shots <= MAX_SHOTS_SINCE_BACKFLUSH:

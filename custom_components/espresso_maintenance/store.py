@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+import json
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,15 @@ def state_from_dict(data: Any) -> MachineState:
         raise StorageError("storage_invalid", f"{type(err).__name__}: {err}") from err
 
 
+def _file_version(path: Path) -> int | None:
+    """Read the major version a storage file declares, if it can be read."""
+    try:
+        version = json.loads(path.read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return version if isinstance(version, int) else None
+
+
 class MachineStore(Store[StoredData]):
     """A versioned Store for one machine."""
 
@@ -199,6 +209,13 @@ class MachineStore(Store[StoredData]):
         except StorageError:
             raise
         except Exception as err:
+            # Newer Home Assistant versions refuse a newer major version before
+            # asking _async_migrate_func; tell that case apart by the file itself.
+            version = await self.hass.async_add_executor_job(_file_version, path)
+            if version is not None and version > STORAGE_VERSION:
+                raise StorageVersionError(
+                    "storage_newer_version", f"version {version}"
+                ) from err
             raise StorageError("storage_unreadable", str(err)) from err
         if data is None:
             if existed:

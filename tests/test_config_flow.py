@@ -1,0 +1,565 @@
+"""Tests for the config, options and reconfigure flows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
+
+from custom_components.espresso_maintenance.const import (
+    CONF_BACKFLUSH_INTERVAL_DAYS,
+    CONF_BACKFLUSH_INTERVAL_SHOTS,
+    CONF_DESCALE_INTERVAL_DAYS,
+    CONF_HARDNESS_UNIT,
+    CONF_LAST_BACKFLUSH,
+    CONF_LAST_DESCALE,
+    CONF_MACHINE_TYPE,
+    CONF_SHOTS_PER_DAY,
+    CONF_SHOTS_SINCE_BACKFLUSH,
+    CONF_THREE_WAY_VALVE,
+    CONF_TRACK_DESCALE,
+    CONF_WATER_HARDNESS,
+    DOMAIN,
+)
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.freeze_time(NOW)
+
+MACHINE = {
+    CONF_THREE_WAY_VALVE: True,
+    CONF_TRACK_DESCALE: True,
+    CONF_SHOTS_PER_DAY: 2,
+    CONF_WATER_HARDNESS: 14,
+    CONF_HARDNESS_UNIT: "dh",
+}
+
+
+def schema_defaults(result: dict[str, Any]) -> dict[str, Any]:
+    """Return the defaults a form shows."""
+    defaults = {}
+    for key in result["data_schema"].schema:
+        if key.default is not vol.UNDEFINED:
+            defaults[str(key)] = key.default()
+    return defaults
+
+
+async def start(
+    hass: HomeAssistant,
+    name: str = "Gaggia Classic",
+    machine_type: str = "semi_automatic",
+) -> dict[str, Any]:
+    """Pass the first step."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: name, CONF_MACHINE_TYPE: machine_type}
+    )
+
+
+async def test_full_flow(hass: HomeAssistant, time_zone: str) -> None:
+    """A semi-automatic is registered with recommended intervals and its history."""
+    result = await start(hass, "  Gaggia Classic ")
+    assert result["step_id"] == "machine"
+    assert schema_defaults(result)[CONF_THREE_WAY_VALVE] is True
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], MACHINE)
+    assert result["step_id"] == "maintenance"
+    # 2 shots a day, 14 °dH (250 mg/L, very hard): 14 shots, 7 days, 30 days.
+    assert result["description_placeholders"] == {
+        "name": "Gaggia Classic",
+        CONF_BACKFLUSH_INTERVAL_SHOTS: "14",
+        CONF_BACKFLUSH_INTERVAL_DAYS: "7",
+        CONF_DESCALE_INTERVAL_DAYS: "30",
+    }
+    assert schema_defaults(result) == {
+        CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+        CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+        CONF_DESCALE_INTERVAL_DAYS: 30,
+        CONF_SHOTS_SINCE_BACKFLUSH: 0,
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 20,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_DESCALE_INTERVAL_DAYS: 45,
+            CONF_LAST_BACKFLUSH: "2026-11-25",
+            CONF_SHOTS_SINCE_BACKFLUSH: 5,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Gaggia Classic"
+    assert result["data"] == {
+        CONF_NAME: "Gaggia Classic",
+        CONF_MACHINE_TYPE: "semi_automatic",
+        CONF_THREE_WAY_VALVE: True,
+        CONF_LAST_BACKFLUSH: "2026-11-25",
+        CONF_LAST_DESCALE: None,
+        CONF_SHOTS_SINCE_BACKFLUSH: 5,
+    }
+    assert result["options"] == {
+        CONF_TRACK_DESCALE: True,
+        CONF_SHOTS_PER_DAY: 2,
+        CONF_WATER_HARDNESS: 14,
+        CONF_HARDNESS_UNIT: "dh",
+        CONF_BACKFLUSH_INTERVAL_SHOTS: 20,
+        CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+        CONF_DESCALE_INTERVAL_DAYS: 45,
+    }
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.gaggia_classic_shots_since_backflush").state == "5"
+    assert hass.states.get("sensor.gaggia_classic_days_since_backflush").state == "3"
+    assert hass.states.get("sensor.gaggia_classic_last_descale").state == "unknown"
+    assert (
+        hass.states.get("sensor.gaggia_classic_days_since_descale").state == "unknown"
+    )
+    assert (
+        hass.states.get("binary_sensor.gaggia_classic_descale_due").state == "unknown"
+    )
+
+
+async def test_capsule_machine_has_no_backflush(
+    hass: HomeAssistant, time_zone: str
+) -> None:
+    """A capsule machine is prefilled without a valve and gets no backflush entities."""
+    result = await start(hass, "Nespresso", "capsule")
+    assert schema_defaults(result)[CONF_THREE_WAY_VALVE] is False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            **MACHINE,
+            CONF_THREE_WAY_VALVE: False,
+            CONF_HARDNESS_UNIT: "unknown",
+            CONF_WATER_HARDNESS: 10,
+        },
+    )
+    assert result["errors"] == {CONF_HARDNESS_UNIT: "hardness_unit_required"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_THREE_WAY_VALVE: False,
+            CONF_TRACK_DESCALE: True,
+            CONF_SHOTS_PER_DAY: 1,
+            CONF_HARDNESS_UNIT: "unknown",
+        },
+    )
+    assert set(schema_defaults(result)) == {CONF_DESCALE_INTERVAL_DAYS}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_DESCALE_INTERVAL_DAYS: 60, CONF_LAST_DESCALE: "2026-10-01"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    # Limits not asked for are stored as recommended, for when the valve is added.
+    assert result["options"][CONF_BACKFLUSH_INTERVAL_SHOTS] == 10
+    await hass.async_block_till_done()
+    entity_ids = {s.entity_id for s in hass.states.async_all()}
+    assert not any("backflush" in entity_id for entity_id in entity_ids)
+    assert "sensor.nespresso_days_since_descale" in entity_ids
+    assert "button.nespresso_record_shot" in entity_ids
+
+
+async def test_machine_without_descale_tracking(
+    hass: HomeAssistant, time_zone: str
+) -> None:
+    """Turning descale tracking off leaves out the descale entities."""
+    result = await start(hass, "Lever")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**MACHINE, CONF_TRACK_DESCALE: False}
+    )
+    assert CONF_DESCALE_INTERVAL_DAYS not in schema_defaults(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_SHOTS_SINCE_BACKFLUSH: 0,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entity_ids = {s.entity_id for s in hass.states.async_all()}
+    assert not any("descale" in entity_id for entity_id in entity_ids)
+
+
+async def test_same_name_is_refused(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """A second machine with the same name aborts, whatever the case."""
+    mock_config_entry.add_to_hass(hass)
+    result = await start(hass, "GAGGIA")
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert result["description_placeholders"] == {"name": "GAGGIA"}
+
+
+async def test_empty_name(hass: HomeAssistant) -> None:
+    """A blank name is an error at the field."""
+    result = await start(hass, "   ")
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_NAME: "name_empty"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({CONF_SHOTS_PER_DAY: -1}, {CONF_SHOTS_PER_DAY: "shots_per_day_out_of_range"}),
+        ({CONF_SHOTS_PER_DAY: 51}, {CONF_SHOTS_PER_DAY: "shots_per_day_out_of_range"}),
+        ({CONF_WATER_HARDNESS: 80}, {CONF_WATER_HARDNESS: "hardness_out_of_range"}),
+        ({CONF_WATER_HARDNESS: -2}, {CONF_WATER_HARDNESS: "hardness_out_of_range"}),
+        ({CONF_WATER_HARDNESS: None}, {CONF_WATER_HARDNESS: "hardness_required"}),
+        (
+            {CONF_HARDNESS_UNIT: "unknown"},
+            {CONF_HARDNESS_UNIT: "hardness_unit_required"},
+        ),
+    ],
+)
+async def test_machine_step_errors(
+    hass: HomeAssistant, changes: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Bad use or water values show at their field, and the form keeps them."""
+    result = await start(hass)
+    data = {k: v for k, v in {**MACHINE, **changes}.items() if v is not None}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "machine"
+    assert result["errors"] == errors
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], MACHINE)
+    assert result["step_id"] == "maintenance"
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        (
+            {CONF_BACKFLUSH_INTERVAL_SHOTS: 0},
+            {CONF_BACKFLUSH_INTERVAL_SHOTS: "interval_not_positive"},
+        ),
+        (
+            {CONF_BACKFLUSH_INTERVAL_SHOTS: -5},
+            {CONF_BACKFLUSH_INTERVAL_SHOTS: "interval_not_positive"},
+        ),
+        (
+            {CONF_BACKFLUSH_INTERVAL_SHOTS: 2.5},
+            {CONF_BACKFLUSH_INTERVAL_SHOTS: "interval_not_positive"},
+        ),
+        (
+            {CONF_BACKFLUSH_INTERVAL_SHOTS: 1001},
+            {CONF_BACKFLUSH_INTERVAL_SHOTS: "interval_too_large"},
+        ),
+        (
+            {CONF_BACKFLUSH_INTERVAL_DAYS: 0},
+            {CONF_BACKFLUSH_INTERVAL_DAYS: "interval_not_positive"},
+        ),
+        (
+            {CONF_DESCALE_INTERVAL_DAYS: -30},
+            {CONF_DESCALE_INTERVAL_DAYS: "interval_not_positive"},
+        ),
+        (
+            {CONF_DESCALE_INTERVAL_DAYS: 366},
+            {CONF_DESCALE_INTERVAL_DAYS: "interval_too_large"},
+        ),
+        ({CONF_LAST_BACKFLUSH: "2026-11-29"}, {CONF_LAST_BACKFLUSH: "date_in_future"}),
+        ({CONF_LAST_DESCALE: "2027-01-01"}, {CONF_LAST_DESCALE: "date_in_future"}),
+        (
+            {CONF_SHOTS_SINCE_BACKFLUSH: -1},
+            {CONF_SHOTS_SINCE_BACKFLUSH: "shots_out_of_range"},
+        ),
+        (
+            {CONF_SHOTS_SINCE_BACKFLUSH: 10001},
+            {CONF_SHOTS_SINCE_BACKFLUSH: "shots_out_of_range"},
+        ),
+        (
+            {CONF_BACKFLUSH_INTERVAL_DAYS: 0, CONF_LAST_BACKFLUSH: "2030-01-01"},
+            {
+                CONF_BACKFLUSH_INTERVAL_DAYS: "interval_not_positive",
+                CONF_LAST_BACKFLUSH: "date_in_future",
+            },
+        ),
+    ],
+)
+async def test_maintenance_step_errors(
+    hass: HomeAssistant, time_zone: str, changes: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Bad limits and starting points show at their field; nothing is created."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], MACHINE)
+    valid = {
+        CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+        CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+        CONF_DESCALE_INTERVAL_DAYS: 30,
+        CONF_SHOTS_SINCE_BACKFLUSH: 0,
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**valid, **changes}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert hass.config_entries.async_entries(DOMAIN) == []
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], valid)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_unparsable_date_is_a_field_error(hass: HomeAssistant) -> None:
+    """The date selector itself refuses text that is not a date, at the field."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], MACHINE)
+    with pytest.raises(InvalidData) as err:
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+                CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+                CONF_DESCALE_INTERVAL_DAYS: 30,
+                CONF_LAST_DESCALE: "someday",
+            },
+        )
+    assert err.value.schema_errors == {CONF_LAST_DESCALE: "Could not parse date"}
+
+
+async def test_today_is_not_in_the_future(hass: HomeAssistant, time_zone: str) -> None:
+    """Today's local date is accepted, also just after local midnight."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], MACHINE)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_DESCALE_INTERVAL_DAYS: 30,
+            CONF_SHOTS_SINCE_BACKFLUSH: 0,
+            CONF_LAST_BACKFLUSH: "2026-11-28",
+            CONF_LAST_DESCALE: "2026-11-28",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_options_flow(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Options change the limits and keep the counters."""
+    await hass.services.async_call(
+        DOMAIN,
+        "record_shot",
+        {"entity_id": "sensor.gaggia_total_shots", "count": 3},
+        blocking=True,
+    )
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_TRACK_DESCALE: True,
+            CONF_SHOTS_PER_DAY: 6,
+            CONF_WATER_HARDNESS: 3,
+            CONF_HARDNESS_UNIT: "dh",
+        },
+    )
+    assert result["step_id"] == "limits"
+    # Shots was at its old recommendation (14), so it follows the new one; the
+    # descale interval (60, the recommendation was 45) was the user's own and stays.
+    assert schema_defaults(result) == {
+        CONF_BACKFLUSH_INTERVAL_SHOTS: 42,
+        CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+        CONF_DESCALE_INTERVAL_DAYS: 60,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 0,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_DESCALE_INTERVAL_DAYS: 30,
+        },
+    )
+    assert result["errors"] == {CONF_BACKFLUSH_INTERVAL_SHOTS: "interval_not_positive"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 12,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_DESCALE_INTERVAL_DAYS: 30,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options[CONF_BACKFLUSH_INTERVAL_SHOTS] == 12
+    assert init_integration.options[CONF_SHOTS_PER_DAY] == 6
+    assert hass.states.get("sensor.gaggia_total_shots").state == "11"
+    assert hass.states.get("binary_sensor.gaggia_backflush_due").state == "off"
+    assert hass.states.get("sensor.gaggia_shots_until_backflush").state == "1"
+
+
+async def test_options_flow_errors_and_descale_off(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Bad water values show at the field; turning descaling off removes its entities."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_TRACK_DESCALE: False,
+            CONF_SHOTS_PER_DAY: 2,
+            CONF_WATER_HARDNESS: 2000,
+            CONF_HARDNESS_UNIT: "mg_l",
+        },
+    )
+    assert result["errors"] == {CONF_WATER_HARDNESS: "hardness_out_of_range"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_TRACK_DESCALE: False,
+            CONF_SHOTS_PER_DAY: 2,
+            CONF_HARDNESS_UNIT: "unknown",
+        },
+    )
+    assert set(schema_defaults(result)) == {
+        CONF_BACKFLUSH_INTERVAL_SHOTS,
+        CONF_BACKFLUSH_INTERVAL_DAYS,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_BACKFLUSH_INTERVAL_SHOTS: 1001, CONF_BACKFLUSH_INTERVAL_DAYS: 7},
+    )
+    assert result["errors"] == {CONF_BACKFLUSH_INTERVAL_SHOTS: "interval_too_large"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_BACKFLUSH_INTERVAL_SHOTS: 14, CONF_BACKFLUSH_INTERVAL_DAYS: 7},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    # The descale interval not shown is kept.
+    assert init_integration.options[CONF_DESCALE_INTERVAL_DAYS] == 60
+    await hass.async_block_till_done()
+    assert entity_registry.async_get("sensor.gaggia_days_since_descale") is None
+    assert entity_registry.async_get("button.gaggia_record_descale") is None
+    assert hass.states.get("sensor.gaggia_days_since_descale") is None
+
+
+async def test_options_flow_with_nothing_to_limit(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+) -> None:
+    """Without valve and descaling, the options end after the first page."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_THREE_WAY_VALVE: False}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_TRACK_DESCALE: False,
+            CONF_SHOTS_PER_DAY: 2,
+            CONF_HARDNESS_UNIT: "unknown",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_TRACK_DESCALE] is False
+    assert result["data"][CONF_BACKFLUSH_INTERVAL_SHOTS] == 14
+
+
+async def test_reconfigure_removes_and_restores_backflush(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Removing the valve removes the backflush entities; adding it brings them back."""
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {"entity_id": "sensor.gaggia_total_shots"}, blocking=True
+    )
+    result = await init_integration.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    assert schema_defaults(result) == {
+        CONF_NAME: "Gaggia",
+        CONF_MACHINE_TYPE: "semi_automatic",
+        CONF_THREE_WAY_VALVE: True,
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Gaggia Classic",
+            CONF_MACHINE_TYPE: "other",
+            CONF_THREE_WAY_VALVE: False,
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.title == "Gaggia Classic"
+    backflush = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(
+            entity_registry, init_integration.entry_id
+        )
+        if "backflush" in e.unique_id
+    ]
+    assert backflush == []
+    # Entity IDs stay as created; the counters are kept.
+    assert hass.states.get("sensor.gaggia_total_shots").state == "9"
+
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Gaggia Classic",
+            CONF_MACHINE_TYPE: "semi_automatic",
+            CONF_THREE_WAY_VALVE: True,
+        },
+    )
+    await hass.async_block_till_done()
+    # Newer Home Assistant versions give a re-created entity its old entity ID.
+    entity_id = entity_registry.async_get_entity_id(
+        "sensor", DOMAIN, f"{init_integration.entry_id}_shots_since_backflush"
+    )
+    assert entity_id is not None
+    assert hass.states.get(entity_id).state == "9"
+
+
+async def test_reconfigure_errors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> None:
+    """A blank name, or another machine's name, is refused at the field."""
+    MockConfigEntry(
+        domain=DOMAIN,
+        title="Lelit",
+        data={**entry_data, CONF_NAME: "Lelit"},
+        options=entry_options,
+    ).add_to_hass(hass)
+    result = await init_integration.start_reconfigure_flow(hass)
+    for name, error in (("", "name_empty"), ("lelit", "name_taken")):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                CONF_NAME: name,
+                CONF_MACHINE_TYPE: "semi_automatic",
+                CONF_THREE_WAY_VALVE: True,
+            },
+        )
+        assert result["errors"] == {CONF_NAME: error}
+    # Keeping its own name is fine.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Gaggia",
+            CONF_MACHINE_TYPE: "semi_automatic",
+            CONF_THREE_WAY_VALVE: True,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"

@@ -1,0 +1,349 @@
+"""Tests for setting up, reloading and removing a machine, and its storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir, storage
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.espresso_maintenance.const import (
+    CONF_STORAGE_CREATED,
+    DOMAIN,
+    STORAGE_MINOR_VERSION,
+    STORAGE_VERSION,
+)
+from custom_components.espresso_maintenance.store import storage_key
+
+from .conftest import ENTRY_ID, NOW
+
+pytestmark = pytest.mark.freeze_time(NOW)
+
+KEY = storage_key(ENTRY_ID)
+# The real file functions, captured before the test harness mocks storage.
+REAL_LOAD = storage.Store._async_load
+REAL_WRITE = storage.Store._async_write_data
+
+
+def stored(state: dict[str, Any]) -> dict[str, Any]:
+    """Wrap a machine state the way Store writes it."""
+    return {
+        "version": STORAGE_VERSION,
+        "minor_version": STORAGE_MINOR_VERSION,
+        "key": KEY,
+        "data": state,
+    }
+
+
+def empty_state(**changes: Any) -> dict[str, Any]:
+    """Return a stored machine state with zero counters."""
+    return {
+        "shots_since_backflush": 0,
+        "total_shots": 0,
+        "last_backflush": None,
+        "last_descale": None,
+        "backflush_due_notified": False,
+        "descale_due_notified": False,
+        "history": [],
+        "undo": [],
+    } | changes
+
+
+async def test_setup_and_unload(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A machine loads, gets one device, and unloads."""
+    assert init_integration.state is ConfigEntryState.LOADED
+    device = dr.async_get(hass).async_get(init_integration.runtime_data.device_id)
+    assert device is not None
+    assert device.identifiers == {(DOMAIN, ENTRY_ID)}
+    assert device.name == "Gaggia"
+    assert device.model == "Semi-automatic espresso machine"
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_first_setup_writes_the_starting_point(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+) -> None:
+    """The starting point from the flow is written once, as local dates."""
+    data = hass_storage[KEY]["data"]
+    assert data["shots_since_backflush"] == 8
+    assert data["total_shots"] == 8
+    # 2026-11-24 starts at 00:00 in Rome, 23:00 UTC the day before.
+    assert data["last_backflush"] == "2026-11-23T23:00:00+00:00"
+    assert data["last_descale"] == "2026-10-09T22:00:00+00:00"
+    assert init_integration.data[CONF_STORAGE_CREATED] is True
+
+
+async def test_state_survives_reload(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+) -> None:
+    """Counters, dates and history come back from disk after a reload."""
+    await hass.services.async_call(
+        DOMAIN,
+        "record_shot",
+        {"entity_id": "button.gaggia_record_shot", "count": 3},
+        blocking=True,
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "record_descale",
+        {"entity_id": "button.gaggia_record_shot", "note": "Citric acid"},
+        blocking=True,
+    )
+    before = hass_storage[KEY]["data"]
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    assert hass_storage[KEY]["data"] == before
+    assert hass.states.get("sensor.gaggia_total_shots").state == "11"
+    assert hass.states.get("sensor.gaggia_days_since_descale").state == "0"
+    machine = init_integration.runtime_data
+    assert [r.note for r in machine.state.history] == ["Citric acid"]
+
+
+async def test_remove_entry_deletes_storage(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+) -> None:
+    """Removing the machine deletes its file."""
+    assert KEY in hass_storage
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert KEY not in hass_storage
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (stored({"shots_since_backflush": -1}), "storage_invalid"),
+        (stored(empty_state(total_shots="many")), "storage_invalid"),
+        (stored(empty_state(last_backflush="2026-11-01T10:00:00")), "storage_invalid"),
+        (stored(empty_state(history=[{"kind": "polish"}])), "storage_invalid"),
+    ],
+)
+async def test_unusable_storage_fails_setup(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    content: dict[str, Any],
+    reason: str,
+) -> None:
+    """A file that does not fit fails setup, raises a repair and is not overwritten."""
+    hass_storage[KEY] = content
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason is not None
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"storage_{ENTRY_ID}")
+    assert issue is not None
+    assert issue.translation_key == reason
+    assert issue.is_fixable
+    assert hass_storage[KEY] == content
+
+
+async def test_missing_storage_of_known_machine_fails_setup(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+) -> None:
+    """A machine whose file existed never silently starts from zero."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_STORAGE_CREATED: True}
+    )
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"storage_{ENTRY_ID}")
+    assert issue is not None
+    assert issue.translation_key == "storage_missing"
+    assert KEY not in hass_storage
+
+
+async def _start_over(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> dict[str, Any]:
+    """Run the storage issue's fix flow through the repairs API."""
+    assert await async_setup_component(hass, "repairs", {})
+    client = await hass_client()
+    response = await client.post(
+        "/api/repairs/issues/fix",
+        json={"handler": DOMAIN, "issue_id": f"storage_{ENTRY_ID}"},
+    )
+    assert response.status == 200
+    flow = await response.json()
+    assert flow["step_id"] == "confirm"
+    assert flow["description_placeholders"] == {"name": "Gaggia"}
+    response = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}")
+    assert response.status == 200
+    result: dict[str, Any] = await response.json()
+    await hass.async_block_till_done()
+    return result
+
+
+async def test_start_over_from_the_repair(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+) -> None:
+    """The fix flow starts the machine over, only when asked."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_STORAGE_CREATED: True}
+    )
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+
+    result = await _start_over(hass, hass_client)
+    assert result["type"] == "create_entry"
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.gaggia_total_shots").state == "0"
+    assert hass.states.get("sensor.gaggia_last_backflush").state == "unknown"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"storage_{ENTRY_ID}") is None
+
+
+async def test_fix_flow_of_a_removed_machine_aborts(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+) -> None:
+    """A storage issue left behind by a removed machine cannot start anything."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_STORAGE_CREATED: True}
+    )
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert await async_setup_component(hass, "repairs", {})
+    client = await hass_client()
+    response = await client.post(
+        "/api/repairs/issues/fix",
+        json={"handler": DOMAIN, "issue_id": f"storage_{ENTRY_ID}"},
+    )
+    flow = await response.json()
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    response = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}")
+    result = await response.json()
+    assert result["type"] == "abort"
+    assert result["reason"] == "machine_removed"
+
+
+async def test_corrupt_file_is_kept_and_never_reset(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    tmp_path: Path,
+) -> None:
+    """A truncated file on a real disk fails setup and is kept, renamed, for the user."""
+    hass.config.config_dir = str(tmp_path)
+    storage_dir = tmp_path / ".storage"
+    storage_dir.mkdir()
+    path = storage_dir / KEY
+    path.write_text('{"version": 1, "minor_version": 1, "key": "x", "data": {"shots')
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_STORAGE_CREATED: True}
+    )
+
+    with (
+        pytest.MonkeyPatch.context() as patches,
+    ):
+        patches.setattr(storage.Store, "_async_load", REAL_LOAD)
+        patches.setattr(storage.Store, "_async_write_data", REAL_WRITE)
+        assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, f"storage_{ENTRY_ID}")
+        assert issue is not None
+        assert issue.translation_key == "storage_corrupt"
+        assert not path.exists()
+        kept = list(storage_dir.glob(f"{KEY}.corrupt.*"))
+        assert len(kept) == 1
+        assert kept[0].read_text().endswith('"shots')
+
+        # Still refused after a restart: the file is gone, not forgotten.
+        await hass.config_entries.async_reload(mock_config_entry.entry_id)
+        assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, f"storage_{ENTRY_ID}")
+        assert issue is not None
+        assert issue.translation_key == "storage_missing"
+
+        await _start_over(hass, hass_client)
+        assert mock_config_entry.state is ConfigEntryState.LOADED
+        assert path.exists()
+        assert len(list(storage_dir.glob(f"{KEY}.corrupt.*"))) == 1
+
+
+async def test_start_over_sets_an_invalid_file_aside(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    tmp_path: Path,
+) -> None:
+    """A readable file with unexpected content is renamed, not overwritten."""
+    hass.config.config_dir = str(tmp_path)
+    storage_dir = tmp_path / ".storage"
+    storage_dir.mkdir()
+    path = storage_dir / KEY
+    path.write_text('{"version": 1, "minor_version": 1, "key": "x", "data": {"a": 1}}')
+    mock_config_entry.add_to_hass(hass)
+    with pytest.MonkeyPatch.context() as patches:
+        patches.setattr(storage.Store, "_async_load", REAL_LOAD)
+        patches.setattr(storage.Store, "_async_write_data", REAL_WRITE)
+        assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        assert path.exists()
+        await _start_over(hass, hass_client)
+        assert mock_config_entry.state is ConfigEntryState.LOADED
+        kept = list(storage_dir.glob(f"{KEY}.invalid.*"))
+        assert len(kept) == 1
+        assert '"a": 1' in kept[0].read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (
+            '{"version": 2, "minor_version": 1, "key": "k", "data": {}}',
+            "storage_newer_version",
+        ),
+        ('{"minor_version": 1, "key": "k", "data": {}}', "storage_unreadable"),
+    ],
+)
+async def test_file_from_a_newer_version_is_refused(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    tmp_path: Path,
+    content: str,
+    reason: str,
+) -> None:
+    """A file a newer release wrote is left alone, not misread or overwritten."""
+    hass.config.config_dir = str(tmp_path)
+    (tmp_path / ".storage").mkdir()
+    path = tmp_path / ".storage" / KEY
+    path.write_text(content)
+    mock_config_entry.add_to_hass(hass)
+    with pytest.MonkeyPatch.context() as patches:
+        patches.setattr(storage.Store, "_async_load", REAL_LOAD)
+        patches.setattr(storage.Store, "_async_write_data", REAL_WRITE)
+        assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"storage_{ENTRY_ID}")
+    assert issue is not None
+    assert issue.translation_key == reason
+    assert path.read_text() == content
