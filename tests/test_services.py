@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -484,3 +485,30 @@ async def test_failed_write_records_nothing(
     assert "disk full" in str(err.value)
     assert machine.state.shots_since_backflush == 8
     assert state(hass, "sensor.gaggia_shots_since_backflush") == "8"
+
+
+async def test_performed_at_as_python_objects(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Scripts in Python may pass datetime or date objects."""
+    await call(
+        hass,
+        "record_descale",
+        {**TARGET, "performed_at": datetime(2026, 11, 27, 7, 0, tzinfo=UTC)},
+    )
+    assert state(hass, "sensor.gaggia_last_descale") == "2026-11-27T07:00:00+00:00"
+    await call(hass, "record_backflush", {**TARGET, "performed_at": date(2026, 11, 26)})
+    assert state(hass, "sensor.gaggia_last_backflush") == "2026-11-25T23:00:00+00:00"
+    # A naive time is local time.
+    await call(
+        hass,
+        "record_descale",
+        {**TARGET, "performed_at": datetime(2026, 11, 28, 9, 0)},  # noqa: DTZ001
+    )
+    assert state(hass, "sensor.gaggia_last_descale") == "2026-11-28T08:00:00+00:00"
+    # Empty notes are no notes; counts may come as whole floats or digit strings.
+    await call(hass, "record_backflush", {**TARGET, "note": "   "})
+    assert init_integration.runtime_data.state.history[-1].note is None
+    await call(hass, "record_shot", {**TARGET, "count": 2.0})
+    await call(hass, "record_shot", {**TARGET, "count": " 3 "})
+    assert state(hass, "sensor.gaggia_total_shots") == "13"

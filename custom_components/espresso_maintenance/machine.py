@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -65,10 +65,9 @@ def settings_from_entry(entry: ConfigEntry) -> Settings:
 def _start_of_day(value: str | None) -> datetime | None:
     if value is None:
         return None
-    day = dt_util.parse_date(value)
-    if day is None:
-        return None
-    return model.start_of_local_day(day, dt_util.get_default_time_zone())
+    return model.start_of_local_day(
+        date.fromisoformat(value), dt_util.get_default_time_zone()
+    )
 
 
 def initial_state(entry: ConfigEntry) -> MachineState:

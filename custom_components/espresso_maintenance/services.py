@@ -204,10 +204,8 @@ def _performed_at(data: dict[str, Any]) -> datetime | None:
     elif isinstance(value, date):
         moment = start_of_local_day(value, dt_util.get_default_time_zone())
     elif isinstance(value, str):
-        if (parsed := dt_util.parse_datetime(value.strip())) is not None:
-            moment = parsed
-        elif (day := _parse_date(value.strip())) is not None:
-            moment = start_of_local_day(day, dt_util.get_default_time_zone())
+        # Also reads a date alone ("2026-11-20") as the start of that local day.
+        moment = dt_util.parse_datetime(value.strip())
     if moment is None:
         raise _invalid("invalid_datetime", value=value)
     if moment.tzinfo is None:
@@ -216,13 +214,6 @@ def _performed_at(data: dict[str, Any]) -> datetime | None:
     if moment > dt_util.utcnow():
         raise _invalid("datetime_in_future", value=value)
     return moment
-
-
-def _parse_date(value: str) -> date | None:
-    try:
-        return dt_util.parse_date(value)
-    except ValueError:
-        return None
 
 
 def _note(data: dict[str, Any]) -> str | None:

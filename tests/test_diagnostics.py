@@ -1,0 +1,45 @@
+"""Tests for the diagnostics download."""
+
+from __future__ import annotations
+
+# Imported now, not by the diagnostics view while freezegun patches datetime.
+import aiohasupervisor  # noqa: F401
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.espresso_maintenance.const import DOMAIN
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.freeze_time(NOW)
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Diagnostics hold the settings, the status and a history summary."""
+    target = {"entity_id": "sensor.gaggia_total_shots"}
+    await hass.services.async_call(DOMAIN, "record_shot", target, blocking=True)
+    await hass.services.async_call(
+        DOMAIN, "record_backflush", {**target, "note": "Cafiza"}, blocking=True
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "record_descale",
+        {**target, "performed_at": "2026-11-27T18:00:00+01:00"},
+        blocking=True,
+    )
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, init_integration
+    )
+    diagnostics["status"].pop("device_id")
+    assert diagnostics == snapshot

@@ -1,0 +1,112 @@
+"""Every user-visible key has its text and icon."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+import yaml
+
+from custom_components.espresso_maintenance import (
+    binary_sensor,
+    button,
+    event,
+    sensor,
+)
+from custom_components.espresso_maintenance.const import EVENT_TYPES
+from custom_components.espresso_maintenance.model import DueStatus
+
+PACKAGE = Path(__file__).parent.parent / "custom_components" / "espresso_maintenance"
+
+
+def load(name: str) -> dict[str, Any]:
+    """Load one of the integration's JSON files."""
+    data: dict[str, Any] = json.loads((PACKAGE / name).read_text(encoding="utf-8"))
+    return data
+
+
+ENGLISH = load("translations/en.json")
+ICONS = load("icons.json")
+
+DESCRIPTIONS = {
+    "binary_sensor": binary_sensor.BINARY_SENSORS,
+    "button": button.BUTTONS,
+    "event": (event.MAINTENANCE_EVENT,),
+    "sensor": sensor.SENSORS,
+}
+
+
+def test_every_entity_has_a_name_and_an_icon() -> None:
+    """Names come from translations and icons from icons.json, for every entity."""
+    for platform, descriptions in DESCRIPTIONS.items():
+        for description in descriptions:
+            key = description.translation_key
+            assert key == description.key
+            assert ENGLISH["entity"][platform][key]["name"], key
+            assert ICONS["entity"][platform][key]["default"].startswith("mdi:"), key
+        assert set(ENGLISH["entity"][platform]) == {d.key for d in descriptions}
+        assert set(ICONS["entity"][platform]) == {d.key for d in descriptions}
+
+
+def test_every_state_has_a_name_and_an_icon() -> None:
+    """Enum states and event types are translated and have their own icons."""
+    for key in ("backflush_status", "descale_status"):
+        states = {status.value for status in DueStatus}
+        assert set(ENGLISH["entity"]["sensor"][key]["state"]) == states
+        assert set(ICONS["entity"]["sensor"][key]["state"]) == states
+    event_states = ENGLISH["entity"]["event"]["maintenance"]["state_attributes"]
+    assert set(event_states["event_type"]["state"]) == set(EVENT_TYPES)
+    icon_states = ICONS["entity"]["event"]["maintenance"]["state_attributes"]
+    assert set(icon_states["event_type"]["state"]) == set(EVENT_TYPES)
+
+
+def test_every_action_is_described() -> None:
+    """Each action in services.yaml has its name, field texts and icon."""
+    services = yaml.safe_load((PACKAGE / "services.yaml").read_text(encoding="utf-8"))
+    assert set(ENGLISH["services"]) == set(services)
+    assert set(ICONS["services"]) == set(services)
+    for name, service in services.items():
+        texts = ENGLISH["services"][name]
+        assert texts["name"]
+        assert texts["description"]
+        assert set(texts.get("fields", {})) == set(service.get("fields") or {})
+
+
+def test_every_error_key_used_in_code_is_translated() -> None:
+    """Exceptions, flow errors, aborts and issues raised in code all have text."""
+    code = "\n".join(path.read_text(encoding="utf-8") for path in PACKAGE.glob("*.py"))
+    entity_keys = {
+        d.key for descriptions in DESCRIPTIONS.values() for d in descriptions
+    }
+    raised = set(re.findall(r'translation_key="([a-z_]+)"', code)) - entity_keys
+    assert "nothing_to_undo" in raised
+    raised |= set(re.findall(r'_invalid\(\s*"([a-z_]+)"', code))
+    raised |= set(re.findall(r'StorageError\(\s*"([a-z_]+)"', code))
+    raised |= {f"{kind}_not_tracked" for kind in ("backflush", "descale")}
+    assert raised <= set(ENGLISH["exceptions"]), raised - set(ENGLISH["exceptions"])
+    storage = {key for key in raised if key.startswith("storage_")} - {
+        "storage_write_failed"
+    }
+    assert storage <= set(ENGLISH["issues"])
+
+    flow_errors = set(re.findall(r'errors\[[A-Z_]+\] = "([a-z_]+)"', code))
+    assert flow_errors
+    assert flow_errors <= set(ENGLISH["config"]["error"])
+    options_errors = flow_errors - {
+        "name_empty",
+        "name_taken",
+        "date_in_future",
+        "shots_out_of_range",
+    }
+    assert options_errors <= set(ENGLISH["options"]["error"])
+    aborts = set(re.findall(r'reason="([a-z_]+)"', code)) - {"machine_removed"}
+    assert aborts <= set(ENGLISH["config"]["abort"])
+
+
+def test_every_config_field_has_help() -> None:
+    """Every field of every form has a label and a data_description."""
+    for section in ("config", "options"):
+        for step, texts in ENGLISH[section]["step"].items():
+            assert set(texts["data"]) == set(texts["data_description"]), step
