@@ -6,7 +6,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-BRAND = Path(__file__).parent.parent / "custom_components" / "espresso_maintenance" / "brand"
+BRAND = (
+    Path(__file__).parent.parent
+    / "custom_components"
+    / "espresso_maintenance"
+    / "brand"
+)
 ESPRESSO = (92, 58, 33, 255)
 CREMA = (201, 140, 70, 255)
 STEEL = (70, 90, 110, 255)
@@ -40,7 +45,12 @@ def draw_cup(draw: ImageDraw.ImageDraw, left: int, top: int, size: int) -> None:
     # Steam: two curls.
     for offset in (4.5, 7.5):
         draw.arc(
-            (left + offset * unit, top + 1 * unit, left + (offset + 2) * unit, top + 5.5 * unit),
+            (
+                left + offset * unit,
+                top + 1 * unit,
+                left + (offset + 2) * unit,
+                top + 5.5 * unit,
+            ),
             start=100,
             end=280,
             fill=STEEL,

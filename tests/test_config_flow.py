@@ -22,6 +22,7 @@ from custom_components.espresso_maintenance.const import (
     CONF_LAST_DESCALE,
     CONF_MACHINE_TYPE,
     CONF_SHOTS_PER_DAY,
+    CONF_SHOT_SOURCE,
     CONF_SHOTS_SINCE_BACKFLUSH,
     CONF_THREE_WAY_VALVE,
     CONF_TRACK_DESCALE,
@@ -108,6 +109,7 @@ async def test_full_flow(hass: HomeAssistant, time_zone: str) -> None:
         CONF_SHOTS_SINCE_BACKFLUSH: 5,
     }
     assert result["options"] == {
+        CONF_SHOT_SOURCE: "none",
         CONF_TRACK_DESCALE: True,
         CONF_SHOTS_PER_DAY: 2,
         CONF_WATER_HARDNESS: 14,

@@ -77,19 +77,19 @@ def test_every_action_is_described() -> None:
 def test_every_error_key_used_in_code_is_translated() -> None:
     """Exceptions, flow errors, aborts and issues raised in code all have text."""
     code = "\n".join(path.read_text(encoding="utf-8") for path in PACKAGE.glob("*.py"))
-    entity_keys = {
-        d.key for descriptions in DESCRIPTIONS.values() for d in descriptions
-    }
-    raised = set(re.findall(r'translation_key="([a-z_]+)"', code)) - entity_keys
-    assert "nothing_to_undo" in raised
-    raised |= set(re.findall(r'_invalid\(\s*"([a-z_]+)"', code))
-    raised |= set(re.findall(r'StorageError\(\s*"([a-z_]+)"', code))
-    raised |= {f"{kind}_not_tracked" for kind in ("backflush", "descale")}
-    assert raised <= set(ENGLISH["exceptions"]), raised - set(ENGLISH["exceptions"])
-    storage = {key for key in raised if key.startswith("storage_")} - {
-        "storage_write_failed"
-    }
-    assert storage <= set(ENGLISH["issues"])
+    entity_keys = {d.key for descriptions in DESCRIPTIONS.values() for d in descriptions}
+    keyed = set(re.findall(r'translation_key="([a-z_]+)"', code)) - entity_keys
+    assert {"nothing_to_undo", "source_missing", "counter_jump"} <= keyed
+    exceptions = set(ENGLISH["exceptions"])
+    issues = set(ENGLISH["issues"])
+    assert keyed <= exceptions | issues, keyed - exceptions - issues
+    invalid = set(re.findall(r'_invalid\(\s*"([a-z_]+)"', code))
+    invalid |= {f"{kind}_not_tracked" for kind in ("backflush", "descale")}
+    assert invalid <= exceptions, invalid - exceptions
+    storage = set(re.findall(r'StorageError\(\s*"([a-z_]+)"', code))
+    assert "storage_corrupt" in storage
+    assert storage <= exceptions
+    assert storage - {"storage_write_failed"} <= issues
 
     flow_errors = set(re.findall(r'errors\[[A-Z_]+\] = "([a-z_]+)"', code))
     assert flow_errors
@@ -100,6 +100,16 @@ def test_every_error_key_used_in_code_is_translated() -> None:
         "date_in_future",
         "shots_out_of_range",
     }
+    assert "max_not_above_min" in options_errors
+    problems = set(re.findall(r'"(source_(?:is|not|power)[a-z_]*)"', code))
+    assert len(problems) == 7
+    fix_flow_errors = ENGLISH["issues"]["source_missing"]["fix_flow"]["error"]
+    for errors in (
+        ENGLISH["config"]["error"],
+        ENGLISH["options"]["error"],
+        fix_flow_errors,
+    ):
+        assert problems <= set(errors)
     assert options_errors <= set(ENGLISH["options"]["error"])
     aborts = set(re.findall(r'reason="([a-z_]+)"', code)) - {"machine_removed"}
     assert aborts <= set(ENGLISH["config"]["abort"])

@@ -18,6 +18,7 @@ from .machine import EspressoConfigEntry, Machine, initial_state
 from .model import MachineType
 from .repairs import async_create_storage_issue, async_delete_storage_issue
 from .services import async_setup_services
+from .shot_sources import ShotSource, source_config_from_entry
 from .store import MachineStore, StorageError
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
@@ -62,6 +63,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> 
     machine = Machine(hass, entry, store, state, device.id)
     entry.runtime_data = machine
     await machine.async_start()
+    if (source_config := source_config_from_entry(entry)) is not None:
+        machine.shot_source = ShotSource(hass, machine, source_config)
+        entry.async_on_unload(machine.shot_source.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True

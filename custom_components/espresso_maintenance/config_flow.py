@@ -16,7 +16,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.const import CONF_NAME
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
@@ -29,8 +29,14 @@ from .const import (
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
     CONF_MACHINE_TYPE,
+    CONF_MAX_SECONDS,
+    CONF_MIN_SECONDS,
+    CONF_POWER_OFF_W,
+    CONF_POWER_ON_W,
+    CONF_SHOT_SOURCE,
     CONF_SHOTS_PER_DAY,
     CONF_SHOTS_SINCE_BACKFLUSH,
+    CONF_SOURCE_ENTITY,
     CONF_THREE_WAY_VALVE,
     CONF_TRACK_DESCALE,
     CONF_WATER_HARDNESS,
@@ -41,7 +47,9 @@ from .const import (
     MAX_INTERVAL_SHOTS,
     MAX_SHOTS_PER_DAY,
     MAX_SHOTS_SINCE_BACKFLUSH,
+    MAX_SOURCE_SECONDS,
 )
+from .detectors import SourceKind
 from .model import (
     RECOMMENDED_BACKFLUSH_DAYS,
     TYPICAL_THREE_WAY_VALVE,
@@ -52,6 +60,7 @@ from .model import (
     recommended_backflush_shots,
     recommended_descale_days,
 )
+from .shot_sources import source_problem, source_schema
 
 HARDNESS_UNITS = [unit.value for unit in HardnessUnit] + [HARDNESS_UNKNOWN]
 
@@ -105,7 +114,52 @@ def _usage_schema(values: dict[str, Any]) -> dict[Any, Any]:
             CONF_HARDNESS_UNIT,
             default=values.get(CONF_HARDNESS_UNIT, HARDNESS_UNKNOWN),
         ): _select(HARDNESS_UNITS, CONF_HARDNESS_UNIT),
+        vol.Required(
+            CONF_SHOT_SOURCE, default=values.get(CONF_SHOT_SOURCE, SourceKind.NONE.value)
+        ): _select([kind.value for kind in SourceKind], CONF_SHOT_SOURCE),
     }
+
+
+USAGE_KEYS = (
+    CONF_TRACK_DESCALE,
+    CONF_SHOTS_PER_DAY,
+    CONF_WATER_HARDNESS,
+    CONF_HARDNESS_UNIT,
+    CONF_SHOT_SOURCE,
+)
+SOURCE_KEYS = (
+    CONF_SOURCE_ENTITY,
+    CONF_MIN_SECONDS,
+    CONF_MAX_SECONDS,
+    CONF_POWER_ON_W,
+    CONF_POWER_OFF_W,
+)
+
+
+def _check_source(
+    hass: HomeAssistant, kind: SourceKind, user_input: dict[str, Any]
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if problem := source_problem(hass, kind, user_input[CONF_SOURCE_ENTITY]):
+        errors[CONF_SOURCE_ENTITY] = problem
+    if kind is SourceKind.COUNTER:
+        return errors
+    low = user_input[CONF_MIN_SECONDS]
+    high = user_input[CONF_MAX_SECONDS]
+    if not 1 <= low <= MAX_SOURCE_SECONDS:
+        errors[CONF_MIN_SECONDS] = "seconds_out_of_range"
+    if not low < high <= MAX_SOURCE_SECONDS:
+        errors[CONF_MAX_SECONDS] = "max_not_above_min"
+    if kind is SourceKind.POWER:
+        if user_input[CONF_POWER_ON_W] <= 0:
+            errors[CONF_POWER_ON_W] = "power_not_positive"
+        if not 0 <= user_input[CONF_POWER_OFF_W] < user_input[CONF_POWER_ON_W]:
+            errors[CONF_POWER_OFF_W] = "off_not_below_on"
+    return errors
+
+
+def _source_values(user_input: dict[str, Any]) -> dict[str, Any]:
+    return {key: user_input[key] for key in SOURCE_KEYS if key in user_input}
 
 
 def _check_usage(user_input: dict[str, Any]) -> dict[str, str]:
@@ -237,15 +291,9 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
             errors = _check_usage(user_input)
             if not errors:
                 self._data[CONF_THREE_WAY_VALVE] = user_input[CONF_THREE_WAY_VALVE]
-                self._options = {
-                    key: user_input.get(key)
-                    for key in (
-                        CONF_TRACK_DESCALE,
-                        CONF_SHOTS_PER_DAY,
-                        CONF_WATER_HARDNESS,
-                        CONF_HARDNESS_UNIT,
-                    )
-                }
+                self._options = {key: user_input.get(key) for key in USAGE_KEYS}
+                if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
+                    return await self.async_step_shot_source()
                 return await self.async_step_maintenance()
         values = user_input or {}
         valve_default = values.get(
@@ -265,6 +313,29 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
         )
+
+    async def async_step_shot_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the entity that shows shots being pulled."""
+        kind = SourceKind(self._options[CONF_SHOT_SOURCE])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _check_source(self.hass, kind, user_input)
+            if not errors:
+                self._options.update(_source_values(user_input))
+                return await self.async_step_maintenance()
+        return self.async_show_form(
+            step_id=f"shot_source_{kind}",
+            data_schema=vol.Schema(source_schema(kind, user_input or {})),
+            description_placeholders={"name": self._data[CONF_NAME]},
+            errors=errors,
+            last_step=False,
+        )
+
+    async_step_shot_source_brewing = async_step_shot_source
+    async_step_shot_source_power = async_step_shot_source
+    async_step_shot_source_counter = async_step_shot_source
 
     async def async_step_maintenance(
         self, user_input: dict[str, Any] | None = None
@@ -377,6 +448,7 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
     def __init__(self) -> None:
         """Start with the current options."""
         self._usage: dict[str, Any] = {}
+        self._source: dict[str, Any] = {}
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -386,12 +458,9 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         if user_input is not None:
             errors = _check_usage(user_input)
             if not errors:
-                self._usage = {
-                    CONF_TRACK_DESCALE: user_input[CONF_TRACK_DESCALE],
-                    CONF_SHOTS_PER_DAY: user_input[CONF_SHOTS_PER_DAY],
-                    CONF_WATER_HARDNESS: user_input.get(CONF_WATER_HARDNESS),
-                    CONF_HARDNESS_UNIT: user_input[CONF_HARDNESS_UNIT],
-                }
+                self._usage = {key: user_input.get(key) for key in USAGE_KEYS}
+                if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
+                    return await self.async_step_shot_source()
                 return await self.async_step_limits()
         values = user_input or dict(self.config_entry.options)
         return self.async_show_form(
@@ -400,6 +469,32 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
         )
+
+    async def async_step_shot_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the entity that shows shots, prefilled when the kind is unchanged."""
+        kind = SourceKind(self._usage[CONF_SHOT_SOURCE])
+        current = self.config_entry.options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _check_source(self.hass, kind, user_input)
+            if not errors:
+                self._source = _source_values(user_input)
+                return await self.async_step_limits()
+        same_kind = current.get(CONF_SHOT_SOURCE) == kind
+        values = user_input or (dict(current) if same_kind else {})
+        return self.async_show_form(
+            step_id=f"shot_source_{kind}",
+            data_schema=vol.Schema(source_schema(kind, values)),
+            description_placeholders={"name": self.config_entry.title},
+            errors=errors,
+            last_step=False,
+        )
+
+    async_step_shot_source_brewing = async_step_shot_source
+    async_step_shot_source_power = async_step_shot_source
+    async_step_shot_source_counter = async_step_shot_source
 
     async def async_step_limits(
         self, user_input: dict[str, Any] | None = None
@@ -425,7 +520,9 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
                     key: current.get(key, recommended[key]) for key in recommended
                 }
                 limits.update({key: int(user_input[key]) for key in keys})
-                return self.async_create_entry(data={**self._usage, **limits})
+                return self.async_create_entry(
+                    data={**self._usage, **self._source, **limits}
+                )
         defaults = {
             key: recommended[key]
             if current.get(key, old_recommended[key]) == old_recommended[key]

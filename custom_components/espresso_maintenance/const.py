@@ -29,6 +29,20 @@ CONF_HARDNESS_UNIT: Final = "hardness_unit"
 CONF_BACKFLUSH_INTERVAL_SHOTS: Final = "backflush_interval_shots"
 CONF_BACKFLUSH_INTERVAL_DAYS: Final = "backflush_interval_days"
 CONF_DESCALE_INTERVAL_DAYS: Final = "descale_interval_days"
+# Counting shots from another entity.
+CONF_SHOT_SOURCE: Final = "shot_source"
+CONF_SOURCE_ENTITY: Final = "source_entity"
+CONF_MIN_SECONDS: Final = "min_seconds"
+CONF_MAX_SECONDS: Final = "max_seconds"
+CONF_POWER_ON_W: Final = "power_on_w"
+CONF_POWER_OFF_W: Final = "power_off_w"
+# A pump adds its draw on top of the heater; these suit a single-boiler machine
+# with a heater of about 1 kW and must be checked with the calibration aid.
+DEFAULT_POWER_ON_W: Final = 1300.0
+DEFAULT_POWER_OFF_W: Final = 1100.0
+# Longer than any shot, steam or cleaning cycle.
+MAX_SOURCE_SECONDS: Final = 600
+
 # The starting point, used once when the machine's storage is created.
 CONF_LAST_BACKFLUSH: Final = "last_backflush"
 CONF_LAST_DESCALE: Final = "last_descale"
@@ -76,4 +90,4 @@ EVENT_TYPES: Final = (
 )
 
 STORAGE_VERSION: Final = 1
-STORAGE_MINOR_VERSION: Final = 1
+STORAGE_MINOR_VERSION: Final = 2

@@ -26,6 +26,9 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "status": machine.status_as_dict(),
+        "shot_source": machine.shot_source.diagnostics()
+        if machine.shot_source
+        else None,
         "state": {
             "backflush_due_notified": state.backflush_due_notified,
             "descale_due_notified": state.descale_due_notified,

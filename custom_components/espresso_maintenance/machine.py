@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_NAME, EVENT_CORE_CONFIG_UPDATE
@@ -38,8 +39,12 @@ from .const import (
     EVENT_RECORD_UNDONE,
     LOGGER,
 )
+from .detectors import CounterReading, read_counter
 from .model import Kind, MachineState, Settings, Status
 from .store import MachineStore, StorageError
+
+if TYPE_CHECKING:
+    from .shot_sources import ShotSource
 
 type EspressoConfigEntry = ConfigEntry[Machine]
 type MachineEventListener = Callable[[str, dict[str, Any]], None]
@@ -112,6 +117,8 @@ class Machine:
         self._listeners: list[CALLBACK_TYPE] = []
         self._event_listeners: list[MachineEventListener] = []
         self._unsub_timer: CALLBACK_TYPE | None = None
+        # Set when shots are also counted from another entity.
+        self.shot_source: ShotSource | None = None
 
     @property
     def name(self) -> str:
@@ -183,6 +190,21 @@ class Machine:
         """Count shots pulled."""
         async with self._lock:
             await self._async_commit(model.record_shots(self.state, count), [])
+
+    async def async_apply_counter_reading(self, value: float) -> CounterReading:
+        """Count the shots a shot-counter source shows since its last reading.
+
+        The baseline is read and moved under the lock, together with the shots,
+        so quick readings never count the same increase twice.
+        """
+        async with self._lock:
+            reading = read_counter(self.state.source_baseline, value)
+            if reading.baseline != self.state.source_baseline:
+                new_state = replace(self.state, source_baseline=reading.baseline)
+                if reading.shots:
+                    new_state = model.record_shots(new_state, reading.shots)
+                await self._async_commit(new_state, [])
+            return reading
 
     async def async_set_shots_since_backflush(self, shots: int) -> None:
         """Correct the shots counted since the last backflush."""

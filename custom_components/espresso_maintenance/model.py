@@ -207,6 +207,9 @@ class MachineState:
     descale_due_notified: bool = False
     history: tuple[Record, ...] = ()
     undo: tuple[UndoStep, ...] = field(default=())
+    # The last reading of a shot-counter source, so shots pulled while Home
+    # Assistant was stopped are counted at the next reading.
+    source_baseline: float | None = None
 
     def last(self, kind: Kind) -> datetime | None:
         """Return when a kind of maintenance was last done."""

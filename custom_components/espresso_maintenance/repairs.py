@@ -11,11 +11,14 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
 
-from .const import DOMAIN, LOGGER
+from .const import CONF_SOURCE_ENTITY, DOMAIN, LOGGER
+from .detectors import SourceKind
 from .model import MachineState
+from .shot_sources import source_problem, source_schema
 from .store import MachineStore
 
 STORAGE_ISSUE_PREFIX = "storage_"
+SOURCE_ISSUE_PREFIX = "source_missing_"
 
 
 def storage_issue_id(entry: ConfigEntry) -> str:
@@ -85,9 +88,60 @@ class StartOverRepairFlow(RepairsFlow):
         return self.async_create_entry(data={})
 
 
+class NewSourceRepairFlow(RepairsFlow):
+    """Pick a new shot source after the old entity was deleted or renamed."""
+
+    def __init__(self, entry_id: str, kind: SourceKind, suggested: str) -> None:
+        """Remember the machine, the kind of source and a renamed entity's new ID."""
+        self._entry_id = entry_id
+        self._kind = kind
+        self._suggested = suggested
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Ask for the new entity, of the same kind as before."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="machine_removed")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entity_id = user_input[CONF_SOURCE_ENTITY]
+            if problem := source_problem(self.hass, self._kind, entity_id):
+                errors[CONF_SOURCE_ENTITY] = problem
+            else:
+                # The update listener reloads the machine with the new source.
+                self.hass.config_entries.async_update_entry(
+                    entry, options={**entry.options, CONF_SOURCE_ENTITY: entity_id}
+                )
+                return self.async_create_entry(data={})
+        values = user_input or (
+            {CONF_SOURCE_ENTITY: self._suggested} if self._suggested else {}
+        )
+        schema = {
+            key: value
+            for key, value in source_schema(self._kind, values).items()
+            if key == CONF_SOURCE_ENTITY
+        }
+        return self.async_show_form(
+            step_id="init",
+            data_schema=vol.Schema(schema),
+            description_placeholders={
+                "name": entry.title,
+                "entity_id": str(entry.options.get(CONF_SOURCE_ENTITY)),
+            },
+            errors=errors,
+        )
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
     """Create the fix flow of an issue."""
-    entry_id = str((data or {}).get("entry_id", ""))
+    data = data or {}
+    entry_id = str(data.get("entry_id", ""))
+    if issue_id.startswith(SOURCE_ISSUE_PREFIX):
+        return NewSourceRepairFlow(
+            entry_id, SourceKind(data["kind"]), str(data.get("suggested", ""))
+        )
     return StartOverRepairFlow(entry_id)

@@ -62,6 +62,14 @@ def _int(value: Any) -> int:
     return value
 
 
+def _baseline(value: Any) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"not a reading: {value!r}")
+    return float(value)
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"not a flag: {value!r}")
@@ -116,6 +124,7 @@ def state_to_dict(state: MachineState) -> StoredData:
             }
             for step in state.undo
         ],
+        "source_baseline": state.source_baseline,
     }
 
 
@@ -140,6 +149,7 @@ def state_from_dict(data: Any) -> MachineState:
                 )
                 for item in data["undo"]
             ),
+            source_baseline=_baseline(data["source_baseline"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise StorageError("storage_invalid", f"{type(err).__name__}: {err}") from err
@@ -172,15 +182,18 @@ class MachineStore(Store[StoredData]):
     ) -> StoredData:
         """Read files of other versions.
 
-        A newer minor version only adds fields, so it reads as is. A newer major
-        version is refused rather than misread: going back to an older release of
-        the integration must not lose what the newer one recorded.
+        1.1 had no shot sources: 1.2 adds the counter source's baseline. A newer
+        minor version only adds fields, so it reads as is. A newer major version
+        is refused rather than misread: going back to an older release of the
+        integration must not lose what the newer one recorded.
         """
         if old_major_version > STORAGE_VERSION:
             raise StorageVersionError(
                 "storage_newer_version",
                 f"version {old_major_version}.{old_minor_version}",
             )
+        if old_minor_version < 2:
+            return {**old_data, "source_baseline": None}
         return old_data
 
     async def _async_write_data(self, *args: Any) -> None:
