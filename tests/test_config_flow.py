@@ -21,9 +21,14 @@ from custom_components.espresso_maintenance.const import (
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
     CONF_MACHINE_TYPE,
-    CONF_SHOTS_PER_DAY,
+    CONF_MAX_SECONDS,
+    CONF_MIN_SECONDS,
+    CONF_POWER_OFF_W,
+    CONF_POWER_ON_W,
     CONF_SHOT_SOURCE,
+    CONF_SHOTS_PER_DAY,
     CONF_SHOTS_SINCE_BACKFLUSH,
+    CONF_SOURCE_ENTITY,
     CONF_THREE_WAY_VALVE,
     CONF_TRACK_DESCALE,
     CONF_WATER_HARDNESS,
@@ -565,3 +570,304 @@ async def test_reconfigure_errors(
         },
     )
     assert result["reason"] == "reconfigure_successful"
+
+
+async def reach_source_step(hass: HomeAssistant, kind: str) -> dict[str, Any]:
+    """Pass the first two steps, choosing a kind of shot source."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**MACHINE, CONF_SHOT_SOURCE: kind}
+    )
+    assert result["step_id"] == f"shot_source_{kind}"
+    return result
+
+
+LIMITS = {
+    CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+    CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+    CONF_DESCALE_INTERVAL_DAYS: 30,
+    CONF_SHOTS_SINCE_BACKFLUSH: 0,
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "entity_id", "state", "attributes", "extra"),
+    [
+        (
+            "brewing",
+            "binary_sensor.brewing",
+            "off",
+            {},
+            {CONF_MIN_SECONDS: 15, CONF_MAX_SECONDS: 60},
+        ),
+        (
+            "power",
+            "sensor.plug_power",
+            "3.2",
+            {"device_class": "power", "unit_of_measurement": "W"},
+            {
+                CONF_POWER_ON_W: 1300,
+                CONF_POWER_OFF_W: 1100,
+                CONF_MIN_SECONDS: 15,
+                CONF_MAX_SECONDS: 60,
+            },
+        ),
+        ("counter", "sensor.total_coffees", "1200", {}, {}),
+    ],
+)
+async def test_flow_with_shot_source(
+    hass: HomeAssistant,
+    time_zone: str,
+    kind: str,
+    entity_id: str,
+    state: str,
+    attributes: dict[str, Any],
+    extra: dict[str, Any],
+) -> None:
+    """Each kind of source is set up from the flow and counts from the start."""
+    hass.states.async_set(entity_id, state, attributes)
+    result = await reach_source_step(hass, kind)
+    assert set(schema_defaults(result)) == set(extra)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SOURCE_ENTITY: entity_id, **extra}
+    )
+    assert result["step_id"] == "maintenance"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], LIMITS)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_SHOT_SOURCE] == kind
+    assert result["options"][CONF_SOURCE_ENTITY] == entity_id
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.runtime_data.shot_source is not None
+
+
+@pytest.mark.parametrize(
+    ("kind", "setup", "data", "errors"),
+    [
+        (
+            "brewing",
+            {},
+            {
+                CONF_SOURCE_ENTITY: "binary_sensor.nothing",
+                CONF_MIN_SECONDS: 15,
+                CONF_MAX_SECONDS: 60,
+            },
+            {CONF_SOURCE_ENTITY: "source_not_found"},
+        ),
+        (
+            "brewing",
+            {"binary_sensor.b": ("off", {})},
+            {
+                CONF_SOURCE_ENTITY: "binary_sensor.b",
+                CONF_MIN_SECONDS: 0,
+                CONF_MAX_SECONDS: 60,
+            },
+            {CONF_MIN_SECONDS: "seconds_out_of_range"},
+        ),
+        (
+            "brewing",
+            {"binary_sensor.b": ("off", {})},
+            {
+                CONF_SOURCE_ENTITY: "binary_sensor.b",
+                CONF_MIN_SECONDS: 30,
+                CONF_MAX_SECONDS: 30,
+            },
+            {CONF_MAX_SECONDS: "max_not_above_min"},
+        ),
+        (
+            "brewing",
+            {"binary_sensor.b": ("off", {})},
+            {
+                CONF_SOURCE_ENTITY: "binary_sensor.b",
+                CONF_MIN_SECONDS: 15,
+                CONF_MAX_SECONDS: 601,
+            },
+            {CONF_MAX_SECONDS: "max_not_above_min"},
+        ),
+        (
+            "power",
+            {
+                "sensor.t": (
+                    "21",
+                    {"device_class": "temperature", "unit_of_measurement": "°C"},
+                )
+            },
+            {
+                CONF_SOURCE_ENTITY: "sensor.t",
+                CONF_POWER_ON_W: 30,
+                CONF_POWER_OFF_W: 10,
+                CONF_MIN_SECONDS: 15,
+                CONF_MAX_SECONDS: 60,
+            },
+            {CONF_SOURCE_ENTITY: "source_not_power"},
+        ),
+        (
+            "power",
+            {
+                "sensor.p": (
+                    "0.1",
+                    {"device_class": "power", "unit_of_measurement": "MW"},
+                )
+            },
+            {
+                CONF_SOURCE_ENTITY: "sensor.p",
+                CONF_POWER_ON_W: 30,
+                CONF_POWER_OFF_W: 10,
+                CONF_MIN_SECONDS: 15,
+                CONF_MAX_SECONDS: 60,
+            },
+            {CONF_SOURCE_ENTITY: "source_power_unit"},
+        ),
+        (
+            "power",
+            {"sensor.p": ("1", {"device_class": "power", "unit_of_measurement": "W"})},
+            {
+                CONF_SOURCE_ENTITY: "sensor.p",
+                CONF_POWER_ON_W: 0,
+                CONF_POWER_OFF_W: 0,
+                CONF_MIN_SECONDS: 15,
+                CONF_MAX_SECONDS: 60,
+            },
+            {
+                CONF_POWER_ON_W: "power_not_positive",
+                CONF_POWER_OFF_W: "off_not_below_on",
+            },
+        ),
+        (
+            "power",
+            {"sensor.p": ("1", {"device_class": "power", "unit_of_measurement": "W"})},
+            {
+                CONF_SOURCE_ENTITY: "sensor.p",
+                CONF_POWER_ON_W: 30,
+                CONF_POWER_OFF_W: 40,
+                CONF_MIN_SECONDS: 15,
+                CONF_MAX_SECONDS: 60,
+            },
+            {CONF_POWER_OFF_W: "off_not_below_on"},
+        ),
+        (
+            "counter",
+            {"sensor.c": ("many", {})},
+            {CONF_SOURCE_ENTITY: "sensor.c"},
+            {CONF_SOURCE_ENTITY: "source_not_numeric"},
+        ),
+    ],
+)
+async def test_shot_source_errors(
+    hass: HomeAssistant,
+    kind: str,
+    setup: dict[str, tuple[str, dict[str, Any]]],
+    data: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """A wrong source entity or limit is refused at its field."""
+    for entity_id, (state, attributes) in setup.items():
+        hass.states.async_set(entity_id, state, attributes)
+    result = await reach_source_step(hass, kind)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+
+
+async def test_own_entity_is_not_a_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A machine's own counter cannot count another machine's shots."""
+    result = await reach_source_step(hass, "counter")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SOURCE_ENTITY: "sensor.gaggia_total_shots"}
+    )
+    assert result["errors"] == {CONF_SOURCE_ENTITY: "source_is_own_entity"}
+
+
+async def test_source_in_the_entity_registry_only(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry
+) -> None:
+    """An entity known to the registry but without a state yet can be chosen."""
+    entity_registry.async_get_or_create(
+        "sensor", "plug", "power", suggested_object_id="plug_power",
+        original_device_class="power", unit_of_measurement="W",
+    )  # fmt: skip
+    result = await reach_source_step(hass, "power")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_SOURCE_ENTITY: "sensor.plug_power",
+            CONF_POWER_ON_W: 30,
+            CONF_POWER_OFF_W: 10,
+            CONF_MIN_SECONDS: 15,
+            CONF_MAX_SECONDS: 60,
+        },
+    )
+    assert result["step_id"] == "maintenance"
+
+
+async def test_options_change_the_shot_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Options add a source, change its limits, and remove it."""
+    hass.states.async_set("binary_sensor.brewing", "off")
+    usage = {
+        CONF_TRACK_DESCALE: True,
+        CONF_SHOTS_PER_DAY: 2,
+        CONF_WATER_HARDNESS: 8,
+        CONF_HARDNESS_UNIT: "dh",
+    }
+    limits = {
+        CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+        CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+        CONF_DESCALE_INTERVAL_DAYS: 60,
+    }
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**usage, CONF_SHOT_SOURCE: "brewing"}
+    )
+    assert result["step_id"] == "shot_source_brewing"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SOURCE_ENTITY: "binary_sensor.brewing",
+            CONF_MIN_SECONDS: 0,
+            CONF_MAX_SECONDS: 60,
+        },
+    )
+    assert result["errors"] == {CONF_MIN_SECONDS: "seconds_out_of_range"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SOURCE_ENTITY: "binary_sensor.brewing",
+            CONF_MIN_SECONDS: 20,
+            CONF_MAX_SECONDS: 45,
+        },
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], limits
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options[CONF_MIN_SECONDS] == 20
+    assert init_integration.runtime_data.shot_source is not None
+
+    # The same kind again shows the current values.
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**usage, CONF_SHOT_SOURCE: "brewing"}
+    )
+    assert schema_defaults(result) == {
+        CONF_SOURCE_ENTITY: "binary_sensor.brewing",
+        CONF_MIN_SECONDS: 20,
+        CONF_MAX_SECONDS: 45,
+    }
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**usage, CONF_SHOT_SOURCE: "none"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], limits
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert CONF_SOURCE_ENTITY not in init_integration.options
+    assert init_integration.runtime_data.shot_source is None

@@ -52,6 +52,7 @@ def empty_state(**changes: Any) -> dict[str, Any]:
         "descale_due_notified": False,
         "history": [],
         "undo": [],
+        "source_baseline": None,
     } | changes
 
 
@@ -347,3 +348,21 @@ async def test_file_from_a_newer_version_is_refused(
     assert issue is not None
     assert issue.translation_key == reason
     assert path.read_text() == content
+
+
+async def test_migration_from_1_1(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+) -> None:
+    """A file from before shot sources loads, and is written back as 1.2."""
+    state = empty_state(total_shots=42)
+    del state["source_baseline"]
+    hass_storage[KEY] = {**stored(state), "minor_version": 1}
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.gaggia_total_shots").state == "42"
+    assert hass_storage[KEY]["minor_version"] == STORAGE_MINOR_VERSION == 2
+    assert hass_storage[KEY]["data"]["source_baseline"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def busy_state() -> MachineState:
 
 def test_round_trip() -> None:
     """What is written reads back the same."""
-    state = busy_state()
+    state = replace(busy_state(), source_baseline=1234.0)
     assert state_from_dict(state_to_dict(state)) == state
     assert state_from_dict(state_to_dict(MachineState())) == MachineState()
 
@@ -93,6 +94,8 @@ def test_records_are_compact() -> None:
         {"history": [{"at": "2026-11-01T10:00:00+00:00"}]},
         {"history": None},
         {"undo": [{"record": {}}]},
+        {"source_baseline": "100"},
+        {"source_baseline": False},
     ],
 )
 def test_unexpected_content_is_refused(change: dict[str, Any]) -> None:
@@ -132,7 +135,11 @@ async def test_migration_of_other_versions(hass: HomeAssistant) -> None:
     """A newer minor version reads as is; a newer major version is refused."""
     store = MachineStore(hass, "entry")
     data = {"shots_since_backflush": 1}
-    assert await store._async_migrate_func(1, 2, data) is data
+    assert await store._async_migrate_func(1, 1, data) == {
+        "shots_since_backflush": 1,
+        "source_baseline": None,
+    }
+    assert await store._async_migrate_func(1, 3, data) is data
     with pytest.raises(StorageError) as err:
         await store._async_migrate_func(2, 1, data)
     assert err.value.translation_key == "storage_newer_version"

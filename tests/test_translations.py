@@ -77,7 +77,9 @@ def test_every_action_is_described() -> None:
 def test_every_error_key_used_in_code_is_translated() -> None:
     """Exceptions, flow errors, aborts and issues raised in code all have text."""
     code = "\n".join(path.read_text(encoding="utf-8") for path in PACKAGE.glob("*.py"))
-    entity_keys = {d.key for descriptions in DESCRIPTIONS.values() for d in descriptions}
+    entity_keys = {
+        d.key for descriptions in DESCRIPTIONS.values() for d in descriptions
+    }
     keyed = set(re.findall(r'translation_key="([a-z_]+)"', code)) - entity_keys
     assert {"nothing_to_undo", "source_missing", "counter_jump"} <= keyed
     exceptions = set(ENGLISH["exceptions"])

@@ -100,6 +100,12 @@ class NewSourceRepairFlow(RepairsFlow):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> data_entry_flow.FlowResult:
+        """Start at the choice of entity (the repairs API passes the issue here)."""
+        return await self.async_step_pick()
+
+    async def async_step_pick(
+        self, user_input: dict[str, Any] | None = None
+    ) -> data_entry_flow.FlowResult:
         """Ask for the new entity, of the same kind as before."""
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None:
@@ -124,7 +130,7 @@ class NewSourceRepairFlow(RepairsFlow):
             if key == CONF_SOURCE_ENTITY
         }
         return self.async_show_form(
-            step_id="init",
+            step_id="pick",
             data_schema=vol.Schema(schema),
             description_placeholders={
                 "name": entry.title,
