@@ -445,14 +445,20 @@ async def test_fix_flow_of_a_removed_machine(
     mock_config_entry: MockConfigEntry,
     time_zone: str,
 ) -> None:
-    """The fix flow aborts when the machine was removed meanwhile."""
+    """Removing the machine removes its issues; an open fix flow then aborts."""
     await setup_source(hass, mock_config_entry, "counter", "sensor.gone")
     assert await async_setup_component(hass, "repairs", {})
     client = await hass_client()
-    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    issue_id = f"source_missing_{ENTRY_ID}"
     response = await client.post(
-        "/api/repairs/issues/fix",
-        json={"handler": DOMAIN, "issue_id": f"source_missing_{ENTRY_ID}"},
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+    )
+    flow = await response.json()
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    response = await client.post(
+        f"/api/repairs/issues/fix/{flow['flow_id']}",
+        json={CONF_SOURCE_ENTITY: "sensor.other"},
     )
     result = await response.json()
     assert result["type"] == "abort"

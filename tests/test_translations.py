@@ -12,8 +12,10 @@ import yaml
 from custom_components.espresso_maintenance import (
     binary_sensor,
     button,
+    calendar,
     event,
     sensor,
+    todo,
 )
 from custom_components.espresso_maintenance.const import EVENT_TYPES
 from custom_components.espresso_maintenance.model import DueStatus
@@ -35,6 +37,8 @@ DESCRIPTIONS = {
     "button": button.BUTTONS,
     "event": (event.MAINTENANCE_EVENT,),
     "sensor": sensor.SENSORS,
+    "todo": (todo.TODO_LIST,),
+    "calendar": (calendar.CALENDAR,),
 }
 
 

@@ -14,21 +14,37 @@ from .const import (
     DOMAIN,
     MACHINE_TYPE_MODELS,
 )
+from .intent import async_remove_sentences, async_setup_intents
+from .language import async_load_languages
 from .machine import EspressoConfigEntry, Machine, initial_state
 from .model import MachineType
-from .repairs import async_create_storage_issue, async_delete_storage_issue
+from .repairs import (
+    async_create_storage_issue,
+    async_delete_machine_issues,
+    async_delete_storage_issue,
+    async_update_hard_water_issue,
+)
 from .services import async_setup_services
 from .shot_sources import ShotSource, source_config_from_entry
 from .store import MachineStore, StorageError
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.CALENDAR,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.TODO,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions, once for all machines."""
+    """Register the actions and intents, once for all machines."""
     async_setup_services(hass)
+    await async_load_languages(hass)
+    await async_setup_intents(hass)
     return True
 
 
@@ -53,6 +69,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> 
             entry, data={**entry.data, CONF_STORAGE_CREATED: True}
         )
     async_delete_storage_issue(hass, entry)
+    async_update_hard_water_issue(hass, entry)
 
     device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
@@ -86,4 +103,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: EspressoConfigEntry) ->
 async def async_remove_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> None:
     """Delete a removed machine's storage file and open repair issues."""
     async_delete_storage_issue(hass, entry)
+    async_delete_machine_issues(hass, entry)
     await MachineStore(hass, entry.entry_id).async_remove()
+    if not any(
+        other.entry_id != entry.entry_id
+        for other in hass.config_entries.async_entries(DOMAIN)
+    ):
+        await async_remove_sentences(hass)

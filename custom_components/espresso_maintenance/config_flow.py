@@ -50,19 +50,22 @@ from .const import (
     MAX_SOURCE_SECONDS,
 )
 from .detectors import SourceKind
+from .hardness import (
+    check_hardness,
+    hardness_schema,
+    number_selector,
+    select_selector,
+)
 from .model import (
     RECOMMENDED_BACKFLUSH_DAYS,
     TYPICAL_THREE_WAY_VALVE,
     HardnessUnit,
     MachineType,
-    hardness_in_range,
     hardness_to_mg_l,
     recommended_backflush_shots,
     recommended_descale_days,
 )
 from .shot_sources import source_problem, source_schema
-
-HARDNESS_UNITS = [unit.value for unit in HardnessUnit] + [HARDNESS_UNKNOWN]
 
 INTERVAL_LIMITS = {
     CONF_BACKFLUSH_INTERVAL_SHOTS: MAX_INTERVAL_SHOTS,
@@ -71,33 +74,16 @@ INTERVAL_LIMITS = {
 }
 
 
-def _number(step: float = 1) -> selector.NumberSelector:
-    return selector.NumberSelector(
-        selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
-    )
-
-
-def _select(options: list[str], key: str) -> selector.SelectSelector:
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=options,
-            translation_key=key,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-        )
-    )
-
-
 def _name_schema(name: str | None, machine_type: str | None) -> dict[Any, Any]:
     return {
         vol.Required(CONF_NAME, default=name or vol.UNDEFINED): selector.TextSelector(),
         vol.Required(
             CONF_MACHINE_TYPE, default=machine_type or MachineType.SEMI_AUTOMATIC
-        ): _select([t.value for t in MachineType], CONF_MACHINE_TYPE),
+        ): select_selector([t.value for t in MachineType], CONF_MACHINE_TYPE),
     }
 
 
 def _usage_schema(values: dict[str, Any]) -> dict[Any, Any]:
-    hardness = values.get(CONF_WATER_HARDNESS)
     return {
         vol.Required(
             CONF_TRACK_DESCALE, default=values.get(CONF_TRACK_DESCALE, True)
@@ -105,18 +91,12 @@ def _usage_schema(values: dict[str, Any]) -> dict[Any, Any]:
         vol.Required(
             CONF_SHOTS_PER_DAY,
             default=values.get(CONF_SHOTS_PER_DAY, DEFAULT_SHOTS_PER_DAY),
-        ): _number(0.5),
-        vol.Optional(
-            CONF_WATER_HARDNESS,
-            description={"suggested_value": hardness} if hardness is not None else None,
-        ): _number(0.1),
+        ): number_selector(0.5),
+        **hardness_schema(values),
         vol.Required(
-            CONF_HARDNESS_UNIT,
-            default=values.get(CONF_HARDNESS_UNIT, HARDNESS_UNKNOWN),
-        ): _select(HARDNESS_UNITS, CONF_HARDNESS_UNIT),
-        vol.Required(
-            CONF_SHOT_SOURCE, default=values.get(CONF_SHOT_SOURCE, SourceKind.NONE.value)
-        ): _select([kind.value for kind in SourceKind], CONF_SHOT_SOURCE),
+            CONF_SHOT_SOURCE,
+            default=values.get(CONF_SHOT_SOURCE, SourceKind.NONE.value),
+        ): select_selector([kind.value for kind in SourceKind], CONF_SHOT_SOURCE),
     }
 
 
@@ -166,16 +146,7 @@ def _check_usage(user_input: dict[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not 0 <= user_input[CONF_SHOTS_PER_DAY] <= MAX_SHOTS_PER_DAY:
         errors[CONF_SHOTS_PER_DAY] = "shots_per_day_out_of_range"
-    hardness = user_input.get(CONF_WATER_HARDNESS)
-    unit = user_input[CONF_HARDNESS_UNIT]
-    if unit == HARDNESS_UNKNOWN:
-        if hardness is not None:
-            errors[CONF_HARDNESS_UNIT] = "hardness_unit_required"
-    elif hardness is None:
-        errors[CONF_WATER_HARDNESS] = "hardness_required"
-    elif not hardness_in_range(hardness, HardnessUnit(unit)):
-        errors[CONF_WATER_HARDNESS] = "hardness_out_of_range"
-    return errors
+    return errors | check_hardness(user_input)
 
 
 def _hardness_mg_l(values: dict[str, Any]) -> float | None:
@@ -208,7 +179,7 @@ def _interval_keys(valve: bool, track_descale: bool) -> list[str]:
 
 
 def _interval_schema(keys: list[str], defaults: dict[str, Any]) -> dict[Any, Any]:
-    return {vol.Required(key, default=defaults[key]): _number() for key in keys}
+    return {vol.Required(key, default=defaults[key]): number_selector() for key in keys}
 
 
 def _check_intervals(user_input: dict[str, Any], keys: list[str]) -> dict[str, str]:
@@ -374,7 +345,7 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                     CONF_SHOTS_SINCE_BACKFLUSH,
                     default=defaults.get(CONF_SHOTS_SINCE_BACKFLUSH, 0),
                 )
-            ] = _number()
+            ] = number_selector()
         if track_descale:
             schema[vol.Optional(CONF_LAST_DESCALE)] = selector.DateSelector()
         return self.async_show_form(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from .model import MachineType
+from .model import HardnessUnit, MachineType
 
 DOMAIN: Final = "espresso_maintenance"
 LOGGER = logging.getLogger(__package__)
@@ -51,6 +51,15 @@ CONF_SHOTS_SINCE_BACKFLUSH: Final = "shots_since_backflush"
 CONF_STORAGE_CREATED: Final = "storage_created"
 
 HARDNESS_UNKNOWN: Final = "unknown"
+# How each unit is written after a number.
+HARDNESS_UNIT_SYMBOLS: Final = {
+    HardnessUnit.GERMAN_DEGREE: "°dH",
+    HardnessUnit.FRENCH_DEGREE: "°fH",
+    HardnessUnit.CLARK_DEGREE: "°e",
+    HardnessUnit.MG_L_CACO3: "mg/L CaCO₃",
+    HardnessUnit.GRAINS_PER_GALLON: "gpg",
+    HardnessUnit.MMOL_L: "mmol/L",
+}
 
 # Two shots a day is a typical home default.
 DEFAULT_SHOTS_PER_DAY: Final = 2.0

@@ -27,9 +27,11 @@ from .const import (
     CONF_DESCALE_INTERVAL_DAYS,
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
+    CONF_SHOTS_PER_DAY,
     CONF_SHOTS_SINCE_BACKFLUSH,
     CONF_THREE_WAY_VALVE,
     CONF_TRACK_DESCALE,
+    DEFAULT_SHOTS_PER_DAY,
     DOMAIN,
     EVENT_BACKFLUSH_DUE,
     EVENT_BACKFLUSH_RECORDED,
@@ -160,6 +162,25 @@ class Machine:
             "backflush_interval_days": self.settings.backflush_interval_days,
             "descale_interval_days": self.settings.descale_interval_days,
         }
+
+    def shot_rate(self) -> float:
+        """Return the shots per day pulled lately, or the typical ones given."""
+        typical = float(
+            self.entry.options.get(CONF_SHOTS_PER_DAY, DEFAULT_SHOTS_PER_DAY)
+        )
+        return model.recent_shot_rate(self.state, dt_util.utcnow(), typical)
+
+    def predicted_backflush(self) -> date | None:
+        """Predict the day a backflush becomes due, at the recent shot rate."""
+        tz = dt_util.get_default_time_zone()
+        return model.predict_backflush(
+            self.settings,
+            self.state,
+            self.status,
+            today=model.local_date(dt_util.utcnow(), tz),
+            tz=tz,
+            shots_per_day=self.shot_rate(),
+        )
 
     def _evaluate(self, state: MachineState) -> Status:
         return model.evaluate(

@@ -82,6 +82,9 @@ DUE_SOON_DENOMINATOR = 5
 
 HISTORY_LIMIT = 500
 UNDO_LIMIT = 20
+# How far back the real shot rate is measured, for predicting the next backflush.
+SHOT_RATE_WINDOW_DAYS = 28
+PREDICTION_HORIZON_DAYS = 366
 
 
 def hardness_to_mg_l(value: float, unit: HardnessUnit) -> float:
@@ -474,3 +477,58 @@ def note_due_edges(
         if is_due != notified:
             state = _with_kind(state, kind, state.last(kind), notified=is_due)
     return state, tuple(newly_due)
+
+
+def recent_shot_rate(state: MachineState, now: datetime, fallback: float) -> float:
+    """Return the shots per day actually pulled lately.
+
+    Measured from the oldest maintenance record of the last four weeks (records
+    keep the lifetime total at their time) to now; without such a record, or
+    less than a day of data, the typical shots per day given by the user.
+    """
+    window_start = now - timedelta(days=SHOT_RATE_WINDOW_DAYS)
+    recent = [record for record in state.history if record.performed_at >= window_start]
+    if not recent:
+        return fallback
+    oldest = recent[0]
+    days = (now - oldest.performed_at).total_seconds() / timedelta(
+        days=1
+    ).total_seconds()
+    if days < 1:
+        return fallback
+    return (state.total_shots - oldest.total_shots) / days
+
+
+def predict_backflush(
+    settings: Settings,
+    state: MachineState,
+    status: Status,
+    *,
+    today: date,
+    tz: tzinfo,
+    shots_per_day: float,
+) -> date | None:
+    """Predict the day a backflush becomes due, at a rate of shots per day.
+
+    It is the earlier of the day-count limit (once a shot is pulled since the
+    last backflush, which a positive rate promises) and the day the shot limit
+    is reached at that rate. None when it cannot be told (nothing tracked, or no
+    shots expected and no day limit).
+    """
+    if status.backflush is None:
+        return None
+    if status.backflush is DueStatus.DUE:
+        return today
+    candidates: list[date] = []
+    if status.backflush_days_limit_at is not None and (
+        state.shots_since_backflush > 0 or shots_per_day > 0
+    ):
+        candidates.append(local_date(status.backflush_days_limit_at, tz))
+    if shots_per_day > 0:
+        remaining = settings.backflush_interval_shots - state.shots_since_backflush
+        days = remaining / shots_per_day
+        # Beyond a year is no prediction worth showing (and a near-zero rate
+        # would overflow a date).
+        if days <= PREDICTION_HORIZON_DAYS:
+            candidates.append(today + timedelta(days=math.floor(days)))
+    return max(today, min(candidates)) if candidates else None

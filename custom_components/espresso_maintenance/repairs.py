@@ -11,14 +11,37 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
 
-from .const import CONF_SOURCE_ENTITY, DOMAIN, LOGGER
+from .const import (
+    CONF_HARDNESS_UNIT,
+    CONF_SOURCE_ENTITY,
+    CONF_WATER_HARDNESS,
+    DOMAIN,
+    HARDNESS_UNIT_SYMBOLS,
+    HARDNESS_UNKNOWN,
+    LOGGER,
+)
 from .detectors import SourceKind
-from .model import MachineState
+from .hardness import check_hardness, hardness_schema
+from .model import (
+    SOFT_WATER_MAX_MG_L,
+    HardnessUnit,
+    MachineState,
+    hardness_from_mg_l,
+    hardness_to_mg_l,
+    is_soft_water,
+)
 from .shot_sources import source_problem, source_schema
 from .store import MachineStore
 
 STORAGE_ISSUE_PREFIX = "storage_"
 SOURCE_ISSUE_PREFIX = "source_missing_"
+HARD_WATER_ISSUE_PREFIX = "hard_water_"
+MACHINE_ISSUE_PREFIXES = (
+    STORAGE_ISSUE_PREFIX,
+    SOURCE_ISSUE_PREFIX,
+    HARD_WATER_ISSUE_PREFIX,
+    "counter_jump_",
+)
 
 
 def storage_issue_id(entry: ConfigEntry) -> str:
@@ -49,6 +72,91 @@ def async_create_storage_issue(
 def async_delete_storage_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Remove a machine's storage issue, once it loads again."""
     ir.async_delete_issue(hass, DOMAIN, storage_issue_id(entry))
+
+
+@callback
+def async_delete_machine_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Remove every issue of a machine that was deleted."""
+    for prefix in MACHINE_ISSUE_PREFIXES:
+        ir.async_delete_issue(hass, DOMAIN, f"{prefix}{entry.entry_id}")
+
+
+def _hardness_text(value: float, unit: HardnessUnit) -> str:
+    return f"{value:g} {HARDNESS_UNIT_SYMBOLS[unit]}"
+
+
+@callback
+def async_update_hard_water_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Recommend softer water while the measured hardness is above the soft range."""
+    issue_id = f"{HARD_WATER_ISSUE_PREFIX}{entry.entry_id}"
+    unit_key = entry.options.get(CONF_HARDNESS_UNIT, HARDNESS_UNKNOWN)
+    value = entry.options.get(CONF_WATER_HARDNESS)
+    if unit_key == HARDNESS_UNKNOWN or value is None:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    unit = HardnessUnit(unit_key)
+    if is_soft_water(hardness_to_mg_l(value, unit)):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="hard_water",
+        translation_placeholders={
+            "name": entry.title,
+            "hardness": _hardness_text(value, unit),
+            "soft_limit": _hardness_text(
+                round(hardness_from_mg_l(SOFT_WATER_MAX_MG_L, unit), 1), unit
+            ),
+        },
+        data={"entry_id": entry.entry_id},
+    )
+
+
+class HardWaterRepairFlow(RepairsFlow):
+    """Enter a new water hardness reading, e.g. after fitting a filter."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Remember the machine."""
+        self._entry_id = entry_id
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Start at the reading (the repairs API passes the issue here)."""
+        return await self.async_step_reading()
+
+    async def async_step_reading(
+        self, user_input: dict[str, Any] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Ask for the reading and its unit; the machine reloads with it."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="machine_removed")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = check_hardness(user_input)
+            if not errors:
+                self.hass.config_entries.async_update_entry(
+                    entry,
+                    options={
+                        **entry.options,
+                        CONF_WATER_HARDNESS: user_input.get(CONF_WATER_HARDNESS),
+                        CONF_HARDNESS_UNIT: user_input[CONF_HARDNESS_UNIT],
+                    },
+                )
+                return self.async_create_entry(data={})
+        values = user_input or dict(entry.options)
+        return self.async_show_form(
+            step_id="reading",
+            data_schema=vol.Schema(hardness_schema(values)),
+            description_placeholders={"name": entry.title},
+            errors=errors,
+        )
 
 
 class StartOverRepairFlow(RepairsFlow):
@@ -146,6 +254,8 @@ async def async_create_fix_flow(
     """Create the fix flow of an issue."""
     data = data or {}
     entry_id = str(data.get("entry_id", ""))
+    if issue_id.startswith(HARD_WATER_ISSUE_PREFIX):
+        return HardWaterRepairFlow(entry_id)
     if issue_id.startswith(SOURCE_ISSUE_PREFIX):
         return NewSourceRepairFlow(
             entry_id, SourceKind(data["kind"]), str(data.get("suggested", ""))

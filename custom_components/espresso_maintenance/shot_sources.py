@@ -69,6 +69,7 @@ from .detectors import (
     PulseResult,
     SourceKind,
 )
+from .hardness import number_selector
 from .machine import Machine
 
 BREWING_DOMAINS = ("binary_sensor", "switch", "input_boolean")
@@ -177,30 +178,24 @@ def source_schema(kind: SourceKind, values: dict[str, Any]) -> dict[Any, Any]:
             vol.Required(
                 CONF_POWER_ON_W, default=values.get(CONF_POWER_ON_W, DEFAULT_POWER_ON_W)
             )
-        ] = _number_selector()
+        ] = number_selector()
         schema[
             vol.Required(
                 CONF_POWER_OFF_W,
                 default=values.get(CONF_POWER_OFF_W, DEFAULT_POWER_OFF_W),
             )
-        ] = _number_selector()
+        ] = number_selector()
     schema[
         vol.Required(
             CONF_MIN_SECONDS, default=values.get(CONF_MIN_SECONDS, DEFAULT_MIN_SECONDS)
         )
-    ] = _number_selector()
+    ] = number_selector()
     schema[
         vol.Required(
             CONF_MAX_SECONDS, default=values.get(CONF_MAX_SECONDS, DEFAULT_MAX_SECONDS)
         )
-    ] = _number_selector()
+    ] = number_selector()
     return schema
-
-
-def _number_selector() -> selector.NumberSelector:
-    return selector.NumberSelector(
-        selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=1)
-    )
 
 
 def _on_off(state: State | None) -> bool | None:

@@ -1,0 +1,143 @@
+"""Calendar of Espresso Maintenance: maintenance done, and when it is due next.
+
+Upcoming: the next backflush, predicted from the machine's recent shot rate, and
+the next descale, as all-day events (an overdue one lasts until today). Past: the
+backflushes and descales in the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import date, datetime, timedelta
+
+from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .entity import EspressoEntity
+from .language import Texts
+from .machine import EspressoConfigEntry, Machine
+from .model import Kind, local_date
+
+PARALLEL_UPDATES = 0
+
+CALENDAR = EntityDescription(
+    key="maintenance_calendar", translation_key="maintenance_calendar"
+)
+# Records are moments; they show as short events.
+RECORD_DURATION = timedelta(minutes=10)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EspressoConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Set up the machine's maintenance calendar."""
+    async_add_entities([EspressoCalendar(entry.runtime_data, CALENDAR)])
+
+
+def _all_day(day: date, today: date) -> tuple[date, date]:
+    # An overdue maintenance stays on the calendar until it is done.
+    return day, max(day, today) + timedelta(days=1)
+
+
+def upcoming_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
+    """Return the next backflush and the next descale, when they can be told."""
+    tz = dt_util.get_default_time_zone()
+    today = local_date(dt_util.utcnow(), tz)
+    events: list[CalendarEvent] = []
+    if (backflush := machine.predicted_backflush()) is not None:
+        start, end = _all_day(backflush, today)
+        events.append(
+            CalendarEvent(
+                start=start,
+                end=end,
+                summary=texts.text("calendar_backflush_due"),
+                description=texts.text(
+                    "calendar_predicted", rate=f"{machine.shot_rate():.1f}"
+                ),
+                uid=f"{machine.entry.entry_id}_next_backflush",
+            )
+        )
+    if (descale := machine.status.next_descale) is not None:
+        start, end = _all_day(local_date(descale, tz), today)
+        events.append(
+            CalendarEvent(
+                start=start,
+                end=end,
+                summary=texts.text("calendar_descale_due"),
+                uid=f"{machine.entry.entry_id}_next_descale",
+            )
+        )
+    return sorted(events, key=lambda event: event.start)
+
+
+def past_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
+    """Return the maintenance in the history."""
+    events = []
+    for record in machine.state.history:
+        lines = []
+        if record.kind is Kind.BACKFLUSH:
+            lines.append(
+                texts.text(
+                    "calendar_shots",
+                    shots=record.shots_since_backflush,
+                    total=record.total_shots,
+                )
+            )
+        if record.note:
+            lines.append(texts.text("calendar_note", note=record.note))
+        start = dt_util.as_local(record.performed_at)
+        events.append(
+            CalendarEvent(
+                start=start,
+                end=start + RECORD_DURATION,
+                summary=texts.text(f"calendar_{record.kind}"),
+                description="\n".join(lines) or None,
+                uid=f"{machine.entry.entry_id}_{record.kind}_{record.performed_at.isoformat()}",
+            )
+        )
+    return events
+
+
+def _start(event: CalendarEvent) -> datetime:
+    return event.start_datetime_local
+
+
+def _end(event: CalendarEvent) -> datetime:
+    return event.end_datetime_local
+
+
+class EspressoCalendar(EspressoEntity, CalendarEntity):
+    """Past and upcoming maintenance of a machine."""
+
+    def state_key(self) -> Hashable:
+        """Return what the calendar shows as its state: the next event."""
+        event = self.event
+        return None if event is None else (event.start, event.end, event.summary)
+
+    @property
+    def event(self) -> CalendarEvent | None:
+        """Return the current or next upcoming maintenance."""
+        now = dt_util.now()
+        upcoming = [
+            event
+            for event in upcoming_events(self.machine, Texts(self.hass))
+            if _end(event) > now
+        ]
+        return upcoming[0] if upcoming else None
+
+    async def async_get_events(
+        self, hass: HomeAssistant, start_date: datetime, end_date: datetime
+    ) -> list[CalendarEvent]:
+        """Return the events between two moments."""
+        texts = Texts(hass)
+        events = past_events(self.machine, texts) + upcoming_events(self.machine, texts)
+        return [
+            event
+            for event in events
+            if _start(event) < end_date and _end(event) > start_date
+        ]

@@ -1,0 +1,63 @@
+"""The water hardness fields shared by the config and options flows and the repair."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.helpers import selector
+import voluptuous as vol
+
+from .const import CONF_HARDNESS_UNIT, CONF_WATER_HARDNESS, HARDNESS_UNKNOWN
+from .model import HardnessUnit, hardness_in_range
+
+HARDNESS_UNITS = [unit.value for unit in HardnessUnit] + [HARDNESS_UNKNOWN]
+
+
+def number_selector(step: float = 1) -> selector.NumberSelector:
+    """Return a number box; ranges are checked by the forms, with translated errors."""
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
+    )
+
+
+def select_selector(options: list[str], key: str) -> selector.SelectSelector:
+    """Return a drop-down whose option labels are translated under `key`."""
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=options,
+            translation_key=key,
+            mode=selector.SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+def hardness_schema(values: dict[str, Any]) -> dict[Any, Any]:
+    """Ask for a test strip reading and its unit, prefilled from `values`."""
+    hardness = values.get(CONF_WATER_HARDNESS)
+    return {
+        vol.Optional(
+            CONF_WATER_HARDNESS,
+            description={"suggested_value": hardness} if hardness is not None else None,
+        ): number_selector(0.1),
+        vol.Required(
+            CONF_HARDNESS_UNIT,
+            default=values.get(CONF_HARDNESS_UNIT, HARDNESS_UNKNOWN),
+        ): select_selector(HARDNESS_UNITS, CONF_HARDNESS_UNIT),
+    }
+
+
+def check_hardness(user_input: dict[str, Any]) -> dict[str, str]:
+    """Return the field errors of a reading and its unit."""
+    hardness = user_input.get(CONF_WATER_HARDNESS)
+    unit = user_input[CONF_HARDNESS_UNIT]
+    if unit == HARDNESS_UNKNOWN:
+        return (
+            {CONF_HARDNESS_UNIT: "hardness_unit_required"}
+            if hardness is not None
+            else {}
+        )
+    if hardness is None:
+        return {CONF_WATER_HARDNESS: "hardness_required"}
+    if not hardness_in_range(hardness, HardnessUnit(unit)):
+        return {CONF_WATER_HARDNESS: "hardness_out_of_range"}
+    return {}

@@ -1,0 +1,126 @@
+"""To-do list of Espresso Maintenance: what is due or due soon, checked off when done.
+
+The list is worked out from the machine's state, so it cannot be edited: an
+item appears when its maintenance is due or due soon, and checking it off
+records that maintenance exactly as the button or action does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import date
+
+from homeassistant.components.todo import TodoItem, TodoListEntity
+from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .entity import EspressoEntity
+from .language import Texts
+from .machine import EspressoConfigEntry, Machine
+from .model import DueStatus, Kind, local_date
+
+PARALLEL_UPDATES = 0
+
+TODO_LIST = EntityDescription(
+    key="maintenance_list", translation_key="maintenance_list"
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EspressoConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Set up the machine's maintenance to-do list."""
+    async_add_entities([EspressoTodoList(entry.runtime_data, TODO_LIST)])
+
+
+def due_date(machine: Machine, kind: Kind) -> date | None:
+    """Return the day a maintenance is (or was) due, when it can be told."""
+    status = machine.status
+    tz = dt_util.get_default_time_zone()
+    today = local_date(dt_util.utcnow(), tz)
+    if kind is Kind.DESCALE:
+        return (
+            None if status.next_descale is None else local_date(status.next_descale, tz)
+        )
+    if status.backflush is DueStatus.DUE:
+        if status.backflush_days_limit_at is not None and status.shots_since_backflush:
+            return min(today, local_date(status.backflush_days_limit_at, tz))
+        return today
+    return machine.predicted_backflush()
+
+
+def todo_items(machine: Machine, texts: Texts) -> list[TodoItem]:
+    """Build the items for the maintenance that is due or due soon."""
+    status = machine.status
+    settings = machine.settings
+    items: list[TodoItem] = []
+    if status.backflush in (DueStatus.DUE, DueStatus.DUE_SOON):
+        values = {
+            "shots": status.shots_since_backflush,
+            "limit_shots": settings.backflush_interval_shots,
+            "days": status.days_since_backflush,
+            "limit_days": settings.backflush_interval_days,
+        }
+        key = (
+            "todo_backflush_shots"
+            if status.days_since_backflush is None
+            else "todo_backflush_shots_days"
+        )
+        items.append(
+            TodoItem(
+                uid=Kind.BACKFLUSH.value,
+                summary=texts.text("todo_backflush"),
+                status=TodoItemStatus.NEEDS_ACTION,
+                due=due_date(machine, Kind.BACKFLUSH),
+                description=texts.text(key, **values),
+            )
+        )
+    if status.descale in (DueStatus.DUE, DueStatus.DUE_SOON):
+        items.append(
+            TodoItem(
+                uid=Kind.DESCALE.value,
+                summary=texts.text("todo_descale"),
+                status=TodoItemStatus.NEEDS_ACTION,
+                due=due_date(machine, Kind.DESCALE),
+                description=texts.text(
+                    "todo_descale_days",
+                    days=status.days_since_descale,
+                    limit_days=settings.descale_interval_days,
+                ),
+            )
+        )
+    return items
+
+
+class EspressoTodoList(EspressoEntity, TodoListEntity):
+    """The maintenance due on a machine, as a to-do list."""
+
+    _attr_supported_features = TodoListEntityFeature.UPDATE_TODO_ITEM
+
+    def state_key(self) -> Hashable:
+        """Return what the list shows: its items, which change with the day too."""
+        return tuple(
+            (item.uid, item.due, item.description) for item in self.todo_items or ()
+        )
+
+    @property
+    def todo_items(self) -> list[TodoItem] | None:
+        """Return the items for what is due or due soon."""
+        return todo_items(self.machine, Texts(self.hass))
+
+    async def async_update_todo_item(self, item: TodoItem) -> None:
+        """Check an item off: record that maintenance."""
+        kinds = {kind.value: kind for kind in Kind}
+        current = {i.uid for i in self.todo_items or ()}
+        if item.uid not in current or item.status is not TodoItemStatus.COMPLETED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="todo_read_only"
+            )
+        await self.machine.async_record_maintenance(kinds[str(item.uid)])
