@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -36,6 +37,18 @@ TIME_ZONE = "Europe/Rome"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load the integration from custom_components."""
+
+
+@pytest.fixture(autouse=True)
+def config_dir_in_tmp_path(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Give each Home Assistant test its own config dir.
+
+    The integration writes voice sentences into <config>/custom_sentences; they
+    must not land in the test harness's shared config dir.
+    """
+    if "hass" in request.fixturenames:
+        hass: HomeAssistant = request.getfixturevalue("hass")
+        hass.config.config_dir = str(tmp_path)
 
 
 @pytest.fixture

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 from datetime import date, datetime, timedelta
 
-from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.components.calendar import (
+    CalendarEntity,
+    CalendarEntityDescription,
+    CalendarEvent,
+)
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -23,7 +26,7 @@ from .model import Kind, local_date
 
 PARALLEL_UPDATES = 0
 
-CALENDAR = EntityDescription(
+CALENDAR = CalendarEntityDescription(
     key="maintenance_calendar", translation_key="maintenance_calendar"
 )
 # Records are moments; they show as short events.

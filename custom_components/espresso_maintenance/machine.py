@@ -238,10 +238,13 @@ class Machine:
         self, kind: Kind, performed_at: datetime | None = None, note: str | None = None
     ) -> None:
         """Record a backflush or descale, now or back-dated."""
-        performed_at = performed_at or now_utc()
+        now = now_utc()
+        performed_at = performed_at or now
         async with self._lock:
             before = self.state
-            new_state = model.record_maintenance(before, kind, performed_at, note)
+            new_state = model.record_maintenance(
+                before, kind, performed_at, note, recorded_at=now
+            )
             event = {
                 "performed_at": new_state.undo[-1].record.performed_at.isoformat(),
                 "note": note,

@@ -182,6 +182,13 @@ class Record:
     note: str | None
     shots_since_backflush: int
     total_shots: int
+    # When a back-dated record was entered: the counters above are from then.
+    recorded_at: datetime | None = None
+
+    @property
+    def counted_at(self) -> datetime:
+        """Return when the counters stored with the record were read."""
+        return self.recorded_at or self.performed_at
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,22 +263,32 @@ def set_shots_since_backflush(state: MachineState, shots: int) -> MachineState:
 
 
 def record_maintenance(
-    state: MachineState, kind: Kind, performed_at: datetime, note: str | None = None
+    state: MachineState,
+    kind: Kind,
+    performed_at: datetime,
+    note: str | None = None,
+    *,
+    recorded_at: datetime | None = None,
 ) -> MachineState:
     """Record a backflush or a descale, possibly back-dated.
 
     A record older than the current last one only joins the history; otherwise it
-    becomes the last one and restarts that maintenance's counters.
+    becomes the last one and restarts that maintenance's counters. A due period
+    already announced stays announced while it lasts, so a record that leaves
+    it due does not announce it again.
     """
-    if performed_at.tzinfo is None:
-        raise ValueError("performed_at must be timezone-aware")
+    if performed_at.tzinfo is None or (recorded_at and recorded_at.tzinfo is None):
+        raise ValueError("times must be timezone-aware")
     performed_at = performed_at.astimezone(UTC)
+    if recorded_at is not None:
+        recorded_at = recorded_at.astimezone(UTC)
     record = Record(
         kind=kind,
         performed_at=performed_at,
         note=note,
         shots_since_backflush=state.shots_since_backflush,
         total_shots=state.total_shots,
+        recorded_at=recorded_at if recorded_at != performed_at else None,
     )
     previous_last = state.last(kind)
     applied = previous_last is None or performed_at >= previous_last
@@ -288,7 +305,9 @@ def record_maintenance(
     new_state = replace(state, history=history, undo=(*state.undo, step)[-UNDO_LIMIT:])
     if not applied:
         return new_state
-    new_state = _with_kind(new_state, kind, performed_at, notified=False)
+    new_state = _with_kind(
+        new_state, kind, performed_at, notified=state.due_notified(kind)
+    )
     if kind is Kind.BACKFLUSH:
         new_state = replace(new_state, shots_since_backflush=0)
     return new_state
@@ -313,7 +332,11 @@ def undo_last(state: MachineState) -> tuple[MachineState, Record]:
         return new_state, step.record
     kind = step.record.kind
     new_state = _with_kind(
-        new_state, kind, step.previous_last, notified=step.previous_due_notified
+        new_state,
+        kind,
+        step.previous_last,
+        # Announced while the record stood, or before it: either way, once.
+        notified=step.previous_due_notified or state.due_notified(kind),
     )
     if kind is Kind.BACKFLUSH:
         new_state = replace(
@@ -483,17 +506,15 @@ def recent_shot_rate(state: MachineState, now: datetime, fallback: float) -> flo
     """Return the shots per day actually pulled lately.
 
     Measured from the oldest maintenance record of the last four weeks (records
-    keep the lifetime total at their time) to now; without such a record, or
+    keep the lifetime total at the time they were entered) to now; without such a record, or
     less than a day of data, the typical shots per day given by the user.
     """
     window_start = now - timedelta(days=SHOT_RATE_WINDOW_DAYS)
-    recent = [record for record in state.history if record.performed_at >= window_start]
+    recent = [record for record in state.history if record.counted_at >= window_start]
     if not recent:
         return fallback
-    oldest = recent[0]
-    days = (now - oldest.performed_at).total_seconds() / timedelta(
-        days=1
-    ).total_seconds()
+    oldest = min(recent, key=lambda record: record.counted_at)
+    days = (now - oldest.counted_at) / timedelta(days=1)
     if days < 1:
         return fallback
     return (state.total_shots - oldest.total_shots) / days
@@ -528,7 +549,8 @@ def predict_backflush(
         remaining = settings.backflush_interval_shots - state.shots_since_backflush
         days = remaining / shots_per_day
         # Beyond a year is no prediction worth showing (and a near-zero rate
-        # would overflow a date).
+        # would overflow a date). The last shot needed falls on the day it is
+        # pulled: 1 shot to go at 1 a day is today.
         if days <= PREDICTION_HORIZON_DAYS:
-            candidates.append(today + timedelta(days=math.floor(days)))
+            candidates.append(today + timedelta(days=max(0, math.ceil(days) - 1)))
     return max(today, min(candidates)) if candidates else None

@@ -85,6 +85,8 @@ def _record_to_dict(record: Record) -> dict[str, Any]:
     }
     if record.note:
         data["note"] = record.note
+    if record.recorded_at is not None:
+        data["recorded"] = record.recorded_at.isoformat()
     return data
 
 
@@ -101,6 +103,7 @@ def _record_from_dict(data: Any) -> Record:
         note=note,
         shots_since_backflush=_int(data["shots"]),
         total_shots=_int(data["total"]),
+        recorded_at=_parse_time(data.get("recorded")),
     )
 
 
