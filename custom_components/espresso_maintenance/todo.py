@@ -119,7 +119,7 @@ class EspressoTodoList(EspressoEntity, TodoListEntity):
         """Check an item off: record that maintenance."""
         kinds = {kind.value: kind for kind in Kind}
         current = {i.uid for i in self.todo_items or ()}
-        if item.uid not in current or item.status is not TodoItemStatus.COMPLETED:
+        if item.uid not in current or item.status != TodoItemStatus.COMPLETED:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="todo_read_only"
             )

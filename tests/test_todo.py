@@ -1,0 +1,140 @@
+"""Tests for the maintenance to-do list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.espresso_maintenance.const import DOMAIN
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.freeze_time(NOW)
+
+TODO = "todo.gaggia_maintenance"
+
+
+async def items(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """Return the list's items through the todo.get_items action."""
+    response: dict[str, Any] = await hass.services.async_call(
+        "todo", "get_items", {"entity_id": TODO}, blocking=True, return_response=True
+    )
+    return list(response[TODO]["items"])
+
+
+async def test_items_for_what_is_due(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A descale due soon is listed with its due date; the list counts it."""
+    assert await items(hass) == [
+        {
+            "uid": "descale",
+            "summary": "Descale",
+            "status": "needs_action",
+            "due": "2026-12-09",
+            "description": "49 of 60 days since the last descale",
+        }
+    ]
+    assert hass.states.get(TODO).state == "1"
+    await hass.services.async_call(
+        DOMAIN,
+        "record_shot",
+        {"entity_id": TODO, "count": 4},
+        blocking=True,
+    )
+    listed = await items(hass)
+    assert [item["uid"] for item in listed] == ["backflush", "descale"]
+    # 12 of 14 shots at 2 a day: the 14th is pulled today.
+    assert listed[0] == {
+        "uid": "backflush",
+        "summary": "Backflush",
+        "status": "needs_action",
+        "due": "2026-11-28",
+        "description": "12 of 14 shots and 4 of 7 days since the last backflush",
+    }
+    assert hass.states.get(TODO).state == "2"
+
+
+async def test_check_off_records_and_item_returns(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Checking an item off records the descale; it returns when due again."""
+    await hass.services.async_call(
+        "todo",
+        "update_item",
+        {"entity_id": TODO, "item": "Descale", "status": "completed"},
+        blocking=True,
+    )
+    assert await items(hass) == []
+    assert hass.states.get("sensor.gaggia_days_since_descale").state == "0"
+    assert [r.kind.value for r in init_integration.runtime_data.state.history] == [
+        "descale"
+    ]
+    # 48 of 60 days (80 %) makes it due soon again (next to the backflush,
+    # overdue by then).
+    freezer.move_to("2027-01-15T12:00:00+00:00")
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [item["uid"] for item in await items(hass)] == ["backflush", "descale"]
+    assert hass.states.get(TODO).state == "2"
+
+
+async def test_backflush_due_today(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A backflush due now is due today."""
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {"entity_id": TODO, "count": 6}, blocking=True
+    )
+    assert (await items(hass))[0]["due"] == "2026-11-28"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"item": "Descale", "status": "needs_action"},
+        {"item": "Descale", "rename": "Polish the group head"},
+        {"item": "backflush", "status": "completed"},
+    ],
+)
+async def test_list_is_not_editable(
+    hass: HomeAssistant, init_integration: MockConfigEntry, data: dict[str, Any]
+) -> None:
+    """Only due items can be checked off; nothing else changes the list."""
+    with pytest.raises((ServiceValidationError, ValueError)):
+        await hass.services.async_call(
+            "todo", "update_item", {"entity_id": TODO, **data}, blocking=True
+        )
+    assert [item["uid"] for item in await items(hass)] == ["descale"]
+    assert init_integration.runtime_data.state.history == ()
+
+
+async def test_adding_items_is_not_supported(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Users cannot add their own items to a machine's list."""
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "todo", "add_item", {"entity_id": TODO, "item": "Buy beans"}, blocking=True
+        )
+
+
+async def test_list_in_another_language(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Items are written in Home Assistant's language."""
+    hass.config.language = "de-CH"
+    assert (await items(hass))[0]["summary"] == "Entkalken"
+    assert (await items(hass))[0]["description"] == (
+        "49 von 60 Tagen seit dem letzten Entkalken"
+    )
