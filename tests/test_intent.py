@@ -12,7 +12,10 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import intent, llm
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.espresso_maintenance.const import DOMAIN
 from custom_components.espresso_maintenance.intent import HANDLERS
@@ -186,6 +189,11 @@ async def test_answers_for_each_state(
     """Due, due soon, up to date, one shot and one day answers."""
     target = {"entity_id": "sensor.gaggia_total_shots"}
 
+    async def move_to(moment: str) -> None:
+        freezer.move_to(moment)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+
     async def call(service: str, **data: Any) -> None:
         await hass.services.async_call(
             DOMAIN, service, {**target, **data}, blocking=True
@@ -201,15 +209,15 @@ async def test_answers_for_each_state(
     assert await ask(hass, "how many shots since the last backflush") == (
         "Gaggia: 1 shot since the last backflush; a backflush is due after 14."
     )
-    freezer.move_to("2026-12-07T12:00:00+00:00")
+    await move_to("2026-12-07T12:00:00+00:00")
     assert await ask(hass, "when should I descale") == (
         "Gaggia: 58 days since the last descale; the next one is due in 2 days."
     )
-    freezer.move_to("2026-12-08T12:00:00+00:00")
+    await move_to("2026-12-08T12:00:00+00:00")
     assert await ask(hass, "when should I descale") == (
         "Gaggia: 59 days since the last descale; the next one is due tomorrow."
     )
-    freezer.move_to("2026-12-10T12:00:00+00:00")
+    await move_to("2026-12-10T12:00:00+00:00")
     await call("set_shots_since_backflush", shots=12)
     assert await ask(hass, "when should I descale") == (
         "Gaggia: 61 days since the last descale; a descale is due now."
