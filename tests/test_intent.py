@@ -318,3 +318,31 @@ async def test_sentence_files(
         lambda: [Path(path).exists() for path in paths]
     )
     assert exists == [False] * len(LANGUAGES)
+
+
+async def test_sentences_kept_while_a_machine_remains(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> None:
+    """Removing one of two machines keeps the sentences."""
+    lelit = await second_machine(hass, entry_data, entry_options)
+    await hass.config_entries.async_remove(lelit.entry_id)
+    await hass.async_block_till_done()
+    path = Path(hass.config.path("custom_sentences", "en", "espresso_maintenance.yaml"))
+    assert await hass.async_add_executor_job(path.exists)
+
+
+async def test_unwritable_config_dir(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without the sentences the machines still work; the reason is logged."""
+    hass.config.config_dir = "/proc/espresso"
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert "Could not write the voice sentences" in caplog.text
+    assert hass.states.get("sensor.gaggia_total_shots").state == "8"

@@ -7,6 +7,7 @@ from pathlib import Path
 import re
 from typing import Any
 
+from homeassistant.util.yaml import load_yaml_dict
 import yaml
 
 from custom_components.espresso_maintenance import (
@@ -18,6 +19,7 @@ from custom_components.espresso_maintenance import (
     todo,
 )
 from custom_components.espresso_maintenance.const import EVENT_TYPES
+from custom_components.espresso_maintenance.language import LANGUAGES
 from custom_components.espresso_maintenance.model import DueStatus
 
 PACKAGE = Path(__file__).parent.parent / "custom_components" / "espresso_maintenance"
@@ -126,3 +128,33 @@ def test_every_config_field_has_help() -> None:
     for section in ("config", "options"):
         for step, texts in ENGLISH[section]["step"].items():
             assert set(texts["data"]) == set(texts["data_description"]), step
+
+
+LANGUAGE_FILES = {
+    path.stem: load_yaml_dict(path)
+    for path in sorted((PACKAGE / "languages").glob("*.yaml"))
+}
+
+
+def placeholders(text: str) -> set[str]:
+    """Return the {placeholders} of a text."""
+    return set(re.findall(r"{(\w+)}", text))
+
+
+def test_every_language_file_has_every_text() -> None:
+    """Voice answers and to-do, calendar and logbook texts exist in every language."""
+    assert set(LANGUAGE_FILES) == set(LANGUAGES)
+    english = LANGUAGE_FILES["en"]
+    for language, content in LANGUAGE_FILES.items():
+        assert content["language"] == language
+        assert set(content["intents"]) == set(english["intents"]), language
+        assert set(content["words"]) == set(english["words"]), language
+        for section in ("speech", "texts"):
+            assert set(content[section]) == set(english[section]), (language, section)
+            for key, text in content[section].items():
+                assert placeholders(text) == placeholders(english[section][key]), (
+                    language,
+                    key,
+                )
+        for name, intent in content["intents"].items():
+            assert intent["data"][0]["sentences"], (language, name)
