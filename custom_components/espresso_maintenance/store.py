@@ -107,8 +107,29 @@ def _record_from_dict(data: Any) -> Record:
     )
 
 
-def state_to_dict(state: MachineState) -> StoredData:
-    """Serialize a machine's state for storage."""
+def _history_to_list(history: tuple[Record, ...]) -> list[dict[str, Any]]:
+    return [_record_to_dict(record) for record in history]
+
+
+def _undo_to_list(undo: tuple[UndoStep, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "record": _record_to_dict(step.record),
+            "applied": step.applied,
+            "previous_last": _time(step.previous_last),
+            "previous_shots": step.previous_shots_since_backflush,
+            "previous_notified": step.previous_due_notified,
+        }
+        for step in undo
+    ]
+
+
+def state_to_dict(
+    state: MachineState,
+    history: list[dict[str, Any]] | None = None,
+    undo: list[dict[str, Any]] | None = None,
+) -> StoredData:
+    """Serialize a machine's state for storage (history and undo if not given)."""
     return {
         "shots_since_backflush": state.shots_since_backflush,
         "total_shots": state.total_shots,
@@ -116,17 +137,8 @@ def state_to_dict(state: MachineState) -> StoredData:
         "last_descale": _time(state.last_descale),
         "backflush_due_notified": state.backflush_due_notified,
         "descale_due_notified": state.descale_due_notified,
-        "history": [_record_to_dict(record) for record in state.history],
-        "undo": [
-            {
-                "record": _record_to_dict(step.record),
-                "applied": step.applied,
-                "previous_last": _time(step.previous_last),
-                "previous_shots": step.previous_shots_since_backflush,
-                "previous_notified": step.previous_due_notified,
-            }
-            for step in state.undo
-        ],
+        "history": _history_to_list(state.history) if history is None else history,
+        "undo": _undo_to_list(state.undo) if undo is None else undo,
         "source_baseline": state.source_baseline,
     }
 
@@ -178,6 +190,14 @@ class MachineStore(Store[StoredData]):
             storage_key(entry_id),
             minor_version=STORAGE_MINOR_VERSION,
             atomic_writes=True,
+        )
+        self._history: tuple[tuple[Record, ...] | None, list[dict[str, Any]]] = (
+            None,
+            [],
+        )
+        self._undo: tuple[tuple[UndoStep, ...] | None, list[dict[str, Any]]] = (
+            None,
+            [],
         )
 
     async def _async_migrate_func(
@@ -242,8 +262,16 @@ class MachineStore(Store[StoredData]):
         return state_from_dict(data)
 
     async def async_save_state(self, state: MachineState) -> None:
-        """Write the state to disk now; returns once it is written."""
-        await self.async_save(state_to_dict(state))
+        """Write the state to disk now; returns once it is written.
+
+        A shot changes only the counters, so the history and undo lists (up to
+        500 records) are turned into JSON-ready lists again only when they change.
+        """
+        if state.history is not self._history[0]:
+            self._history = (state.history, _history_to_list(state.history))
+        if state.undo is not self._undo[0]:
+            self._undo = (state.undo, _undo_to_list(state.undo))
+        await self.async_save(state_to_dict(state, self._history[1], self._undo[1]))
 
     async def async_set_aside(self) -> str | None:
         """Rename an unusable file so a fresh start never overwrites it."""
