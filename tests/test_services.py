@@ -160,7 +160,9 @@ async def test_undo_last_record(
     assert events[-1].data["type"] == "record_undone"
     assert events[-1].data["kind"] == "backflush"
 
-    with pytest.raises(HomeAssistantError) as err:
+    # A validation error (the caller's mistake), so Home Assistant answers it
+    # as a refused call rather than logging an unexpected exception.
+    with pytest.raises(ServiceValidationError) as err:
         await call(hass, "undo_last_record", TARGET)
     assert err.value.translation_key == "nothing_to_undo"
 

@@ -158,3 +158,35 @@ def test_every_language_file_has_every_text() -> None:
                 )
         for name, intent in content["intents"].items():
             assert intent["data"][0]["sentences"], (language, name)
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Return every text of a translation file by its dotted key path."""
+    texts: dict[str, str] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            texts.update(flatten(value, f"{path}."))
+        else:
+            texts[path] = value
+    return texts
+
+
+TRANSLATIONS = {
+    path.stem: flatten(load(f"translations/{path.name}"))
+    for path in sorted((PACKAGE / "translations").glob("*.json"))
+}
+
+
+def test_every_translation_has_every_key() -> None:
+    """Every language translates every English text, with the same placeholders."""
+    assert set(TRANSLATIONS) == set(LANGUAGES)
+    english = TRANSLATIONS["en"]
+    for language, texts in TRANSLATIONS.items():
+        assert set(texts) == set(english), (
+            language,
+            sorted(set(english) ^ set(texts)),
+        )
+        for key, text in texts.items():
+            assert text.strip(), (language, key)
+            assert placeholders(text) == placeholders(english[key]), (language, key)

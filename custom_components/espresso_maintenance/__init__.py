@@ -8,13 +8,13 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .assist import async_remove_sentences, async_setup_intents
 from .const import (
     CONF_MACHINE_TYPE,
     CONF_STORAGE_CREATED,
     DOMAIN,
     MACHINE_TYPE_MODELS,
 )
-from .intent import async_remove_sentences, async_setup_intents
 from .language import async_load_languages
 from .machine import EspressoConfigEntry, Machine, initial_state
 from .model import MachineType

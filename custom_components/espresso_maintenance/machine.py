@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_NAME, EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
@@ -259,7 +259,9 @@ class Machine:
             try:
                 new_state, record = model.undo_last(self.state)
             except model.NothingToUndoError as err:
-                raise HomeAssistantError(
+                # Asking for an undo with nothing left is the caller's mistake,
+                # not a failure: refused without an error traceback in the log.
+                raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="nothing_to_undo",
                     translation_placeholders={"name": self.name},

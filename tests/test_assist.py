@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from pathlib import Path
 from typing import Any
+from unittest.mock import MagicMock
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_expose_entity,
+)
 from homeassistant.const import CONF_NAME
-from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import intent, llm
+from homeassistant.core import Context, HomeAssistant, ServiceCall
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er, intent, llm
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -17,8 +23,8 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.espresso_maintenance.assist import HANDLERS
 from custom_components.espresso_maintenance.const import DOMAIN
-from custom_components.espresso_maintenance.intent import HANDLERS
 from custom_components.espresso_maintenance.language import LANGUAGES
 
 from .conftest import NOW
@@ -288,12 +294,15 @@ async def test_llm_tools(hass: HomeAssistant, conversation: None) -> None:
     fields = {field.name for field in dataclasses.fields(llm.LLMContext)}
     llm_context = llm.LLMContext(**{k: v for k, v in values.items() if k in fields})
     api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, llm_context)
-    tools = {tool.name: tool for tool in api.tools}
+    # Home Assistant 2026 prefixes each tool with the integration's domain.
+    tools = {tool.name.rsplit("__", 1)[-1]: tool for tool in api.tools}
     tool = tools["EspressoShotsSinceBackflush"]
     assert "backflushed" in (tool.description or "")
-    result = await api.async_call_tool(
+    called = await api.async_call_tool(
         llm.ToolInput(tool_name=tool.name, tool_args={"machine": "Gaggia"})
     )
+    # Home Assistant 2026 wraps the intent's answer in a ToolResult.
+    result = getattr(called, "data", called)
     assert result["speech"]["plain"]["speech"] == (
         "Gaggia: 8 shots since the last backflush; a backflush is due after 14."
     )
@@ -346,3 +355,50 @@ async def test_unwritable_config_dir(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert "Could not write the voice sentences" in caplog.text
     assert hass.states.get("sensor.gaggia_total_shots").state == "8"
+
+
+async def test_failing_conversation_reload(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A conversation reload that fails is logged and the machines still load."""
+
+    async def reload(call: ServiceCall) -> None:
+        raise HomeAssistantError("configuration.yaml has an error")
+
+    hass.services.async_register("conversation", "reload", reload)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert "Could not reload the conversation agent" in caplog.text
+    assert hass.states.get("sensor.gaggia_total_shots").state == "8"
+
+
+async def test_llm_tools_follow_exposure(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The LLM platform offers the tools only while a machine is exposed."""
+    if importlib.util.find_spec("homeassistant.components.llm") is None:
+        pytest.skip("this Home Assistant offers every intent without an llm platform")
+    llm_platform = importlib.import_module(f"custom_components.{DOMAIN}.llm")
+    assert await async_setup_component(hass, "homeassistant", {})
+
+    def tool_names(assistant: str | None, api_id: str = llm.LLM_API_ASSIST) -> set[str]:
+        context = MagicMock(assistant=assistant)
+        result = llm_platform.async_get_tools(hass, context, api_id)
+        return set() if result is None else {tool.name for tool in result.tools}
+
+    expected = {f"{DOMAIN}__{handler.intent_type}" for handler in HANDLERS}
+    assert tool_names(None) == expected
+    # The to-do list is exposed to Assist by default.
+    assert tool_names("conversation") == expected
+    assert tool_names(None, api_id="other") == set()
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(
+        registry, init_integration.entry_id
+    ):
+        async_expose_entity(hass, "conversation", entity.entity_id, False)
+    assert tool_names("conversation") == set()
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    assert tool_names(None) == set()

@@ -16,6 +16,7 @@ import re
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, intent
 from homeassistant.util.yaml import dump
 import voluptuous as vol
@@ -263,7 +264,14 @@ async def async_setup_intents(hass: HomeAssistant) -> None:
         LOGGER.warning("Could not write the voice sentences: %s", err)
         return
     if changed and hass.services.has_service("conversation", "reload"):
-        await hass.services.async_call("conversation", "reload", {}, blocking=True)
+        # The default agent caches its sentences; a reload makes it read ours.
+        # A failing reload (for example a configuration.yaml with an error)
+        # must not stop the machines from loading: the sentences are then
+        # read at the next restart.
+        try:
+            await hass.services.async_call("conversation", "reload", {}, blocking=True)
+        except (HomeAssistantError, OSError) as err:
+            LOGGER.warning("Could not reload the conversation agent: %s", err)
 
 
 async def async_remove_sentences(hass: HomeAssistant) -> None:
