@@ -7,6 +7,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_component import DATA_INSTANCES
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -138,3 +139,31 @@ async def test_list_in_another_language(
     assert (await items(hass))[0]["description"] == (
         "49 von 60 Tagen seit dem letzten Entkalken"
     )
+
+
+async def test_live_counts_reach_cards_without_state_writes(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A shot that only changes an item's text updates open cards, not the state."""
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {"entity_id": TODO, "count": 4}, blocking=True
+    )
+    # What the to-do card's subscription receives (the websocket would carry it).
+    entity = hass.data[DATA_INSTANCES]["todo"].get_entity(TODO)
+    pushed: list[list[str]] = []
+    entity.async_subscribe_updates(
+        lambda items: pushed.append(
+            [
+                getattr(item, "description", None) or item["description"]
+                for item in items
+            ]
+        )
+    )
+    before = hass.states.get(TODO)
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {"entity_id": TODO}, blocking=True
+    )
+    assert pushed[-1][0] == "13 of 14 shots and 4 of 7 days since the last backflush"
+    after = hass.states.get(TODO)
+    assert after.last_updated == before.last_updated
+    assert after.last_reported == before.last_reported

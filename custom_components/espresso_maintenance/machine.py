@@ -119,6 +119,10 @@ class Machine:
         self._listeners: list[CALLBACK_TYPE] = []
         self._event_listeners: list[MachineEventListener] = []
         self._unsub_timer: CALLBACK_TYPE | None = None
+        self._timer_at: datetime | None = None
+        self._prediction: (
+            tuple[MachineState, Status, tuple[date, str], date | None] | None
+        ) = None
         # Set when shots are also counted from another entity.
         self.shot_source: ShotSource | None = None
 
@@ -171,16 +175,31 @@ class Machine:
         return model.recent_shot_rate(self.state, dt_util.utcnow(), typical)
 
     def predicted_backflush(self) -> date | None:
-        """Predict the day a backflush becomes due, at the recent shot rate."""
+        """Predict the day a backflush becomes due, at the recent shot rate.
+
+        The to-do list and the calendar both ask after every change; the
+        prediction is worked out once per state, status and day.
+        """
         tz = dt_util.get_default_time_zone()
-        return model.predict_backflush(
+        today = model.local_date(dt_util.utcnow(), tz)
+        cached = self._prediction
+        if (
+            cached is not None
+            and cached[0] is self.state
+            and cached[1] is self.status
+            and cached[2] == (today, str(tz))
+        ):
+            return cached[3]
+        predicted = model.predict_backflush(
             self.settings,
             self.state,
             self.status,
-            today=model.local_date(dt_util.utcnow(), tz),
+            today=today,
             tz=tz,
             shots_per_day=self.shot_rate(),
         )
+        self._prediction = (self.state, self.status, (today, str(tz)), predicted)
+        return predicted
 
     def _evaluate(self, state: MachineState) -> Status:
         return model.evaluate(
@@ -333,8 +352,12 @@ class Machine:
 
     @callback
     def _async_schedule(self, when: datetime | None) -> None:
+        # Most changes (a shot) keep the next day change: keep its timer.
+        if self._unsub_timer is not None and when == self._timer_at:
+            return
         self._async_cancel_timer()
         if when is not None:
+            self._timer_at = when
             self._unsub_timer = async_track_point_in_utc_time(
                 self.hass, self._async_on_timer, when
             )

@@ -100,12 +100,14 @@ class _TargetResolver:
         self.areas = ar.async_get(hass)
 
     def from_devices(self, devices: Iterable[dr.DeviceEntry | None]) -> set[str]:
+        # A machine's device is identified by its config entry's ID. (Reading
+        # DeviceEntry.config_entries instead is deprecated in newer versions.)
         return {
-            entry_id
+            identifier
             for device in devices
             if device is not None
-            for entry_id in device.config_entries
-            if entry_id in self.ours
+            for domain, identifier in device.identifiers
+            if domain == DOMAIN and identifier in self.ours
         }
 
     def from_entities(self, entities: Iterable[er.RegistryEntry | None]) -> set[str]:

@@ -12,7 +12,7 @@ from datetime import date
 
 from homeassistant.components.todo import TodoItem, TodoListEntity
 from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -104,11 +104,26 @@ class EspressoTodoList(EspressoEntity, TodoListEntity):
 
     _attr_supported_features = TodoListEntityFeature.UPDATE_TODO_ITEM
 
+    _texts: tuple[str | None, ...] = ()
+
     def state_key(self) -> Hashable:
-        """Return what the list shows: its items, which change with the day too."""
-        return tuple(
-            (item.uid, item.due, item.description) for item in self.todo_items or ()
-        )
+        """Return what the state holds: the items and their due dates.
+
+        The items' descriptions (which hold the live counts) are not part of
+        the state: a change of them alone is pushed to the open to-do cards
+        without a state write.
+        """
+        return tuple((item.uid, item.due) for item in self.todo_items or ())
+
+    @callback
+    def _async_machine_updated(self) -> None:
+        written = self._written
+        super()._async_machine_updated()
+        texts = tuple(item.description for item in self.todo_items or ())
+        if texts != self._texts:
+            self._texts = texts
+            if self._written == written:
+                self.async_update_listeners()
 
     @property
     def todo_items(self) -> list[TodoItem] | None:
