@@ -320,7 +320,7 @@ async def test_start_over_sets_an_invalid_file_aside(
     ("content", "reason"),
     [
         (
-            '{"version": 2, "minor_version": 1, "key": "k", "data": {}}',
+            '{"version": 3, "minor_version": 1, "key": "k", "data": {}}',
             "storage_newer_version",
         ),
         ('{"minor_version": 1, "key": "k", "data": {}}', "storage_unreadable"),
@@ -356,13 +356,26 @@ async def test_migration_from_1_1(
     mock_config_entry: MockConfigEntry,
     time_zone: str,
 ) -> None:
-    """A file from before shot sources loads, and is written back as 1.2."""
-    state = empty_state(total_shots=42)
+    """A file from before shot sources loads, and is written back as 2.1."""
+    record = {
+        "kind": "backflush",
+        "at": "2026-11-24T08:00:00+00:00",
+        "shots": 9,
+        "total": 34,
+    }
+    state = empty_state(total_shots=42, history=[record])
     del state["source_baseline"]
-    hass_storage[KEY] = {**stored(state), "minor_version": 1}
+    hass_storage[KEY] = {**stored(state), "version": 1, "minor_version": 1}
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.gaggia_total_shots").state == "42"
-    assert hass_storage[KEY]["minor_version"] == STORAGE_MINOR_VERSION == 2
-    assert hass_storage[KEY]["data"]["source_baseline"] is None
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {"entity_id": "sensor.gaggia_total_shots"}, blocking=True
+    )
+    written = hass_storage[KEY]
+    assert (written["version"], written["minor_version"]) == (2, 1)
+    assert (STORAGE_VERSION, STORAGE_MINOR_VERSION) == (2, 1)
+    assert written["data"]["source_baseline"] is None
+    assert written["data"]["history"] == ["backflush 2026-11-24T08:00:00+00:00 9 34 -"]
+    assert written["data"]["total_shots"] == 43

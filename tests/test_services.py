@@ -99,15 +99,7 @@ async def test_record_is_on_disk_when_the_call_returns(
     """Nothing waits for a delayed write."""
     await call(hass, "record_descale", {**TARGET, "note": "Descaler"})
     history = hass_storage[storage_key(ENTRY_ID)]["data"]["history"]
-    assert history == [
-        {
-            "kind": "descale",
-            "at": "2026-11-28T08:30:00+00:00",
-            "shots": 8,
-            "total": 8,
-            "note": "Descaler",
-        }
-    ]
+    assert history == ["descale 2026-11-28T08:30:00+00:00 8 8 - Descaler"]
 
 
 async def test_back_dated_record(

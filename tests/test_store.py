@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.espresso_maintenance.model import (
     Kind,
     MachineState,
+    Record,
     record_maintenance,
     record_shots,
 )
@@ -20,6 +22,7 @@ from custom_components.espresso_maintenance.store import (
     MachineStore,
     StorageError,
     _file_version,
+    migrate_records_from_version_1,
     state_from_dict,
     state_to_dict,
 )
@@ -48,15 +51,105 @@ def test_round_trip() -> None:
 
 
 def test_records_are_compact() -> None:
-    """A record without a note stores no note key."""
+    """A record is one line: kind, time, counters, entry time and the note last."""
     data = state_to_dict(busy_state())
-    assert data["history"][0] == {
+    assert data["history"][0] == "backflush 2026-10-01T08:00:00+00:00 3 8 -"
+    assert data["history"][1].startswith("backflush 2026-11-01T08:00:00+00:00 5 5 ")
+    assert data["history"][1].endswith(" Cafiza")
+    assert data["undo"][-1]["record"] == data["history"][0]
+
+
+@given(
+    note=st.one_of(st.none(), st.text(max_size=255)),
+    shots=st.integers(min_value=0, max_value=10_000),
+    total=st.integers(min_value=0, max_value=10**9),
+    performed_at=st.datetimes(timezones=st.just(UTC)),
+    recorded_at=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
+    kind=st.sampled_from(Kind),
+)
+def test_any_record_reads_back(
+    note: str | None,
+    shots: int,
+    total: int,
+    performed_at: datetime,
+    recorded_at: datetime | None,
+    kind: Kind,
+) -> None:
+    """Any note (spaces, newlines, a dash) and any counters survive the one-line form."""
+    record = Record(
+        kind=kind,
+        performed_at=performed_at,
+        note=note or None,
+        shots_since_backflush=shots,
+        total_shots=total,
+        recorded_at=recorded_at,
+    )
+    state = replace(MachineState(), history=(record,))
+    assert state_from_dict(state_to_dict(state)).history == (record,)
+
+
+def _as_version_1(text: str) -> dict[str, Any]:
+    """Write a record as version 1 did."""
+    kind, at, shots, total, recorded, *note = text.split(" ", 5)
+    record: dict[str, Any] = {
+        "kind": kind,
+        "at": at,
+        "shots": int(shots),
+        "total": int(total),
+    }
+    if recorded != "-":
+        record["recorded"] = recorded
+    if note:
+        record["note"] = note[0]
+    return record
+
+
+def test_version_1_records_are_migrated() -> None:
+    """Version 1's mappings become one-line records with the same content."""
+    state = busy_state()
+    data = state_to_dict(state)
+    old = {
+        **data,
+        "history": [_as_version_1(text) for text in data["history"]],
+        "undo": [
+            {**step, "record": _as_version_1(step["record"])} for step in data["undo"]
+        ],
+    }
+    assert old["history"][0] == {
         "kind": "backflush",
         "at": "2026-10-01T08:00:00+00:00",
         "shots": 3,
         "total": 8,
     }
-    assert data["history"][1]["note"] == "Cafiza"
+    assert state_from_dict(migrate_records_from_version_1(old)) == state
+
+
+V1_RECORD = {
+    "kind": "backflush",
+    "at": "2026-11-01T10:00:00+00:00",
+    "shots": 1,
+    "total": 1,
+}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"history": [{**V1_RECORD, "at": None}]},
+        {"history": [{**V1_RECORD, "note": 5}]},
+        {"history": [{**V1_RECORD, "kind": "espresso"}]},
+        {"history": [{"at": "2026-11-01T10:00:00+00:00"}]},
+        {"history": None},
+        {"undo": [{"record": {}}]},
+        {"undo": None},
+    ],
+)
+def test_unexpected_version_1_content_is_refused(change: dict[str, Any]) -> None:
+    """A version 1 file that does not fit is a storage_invalid error."""
+    data = {"history": [V1_RECORD], "undo": []} | change
+    with pytest.raises(StorageError) as err:
+        migrate_records_from_version_1(data)
+    assert err.value.translation_key == "storage_invalid"
 
 
 @pytest.mark.parametrize(
@@ -69,29 +162,14 @@ def test_records_are_compact() -> None:
         {"last_descale": "2026-11-01T10:00:00"},
         {"last_descale": "not a time"},
         {"backflush_due_notified": "yes"},
-        {"history": [{"kind": "backflush", "at": None, "shots": 1, "total": 1}]},
-        {
-            "history": [
-                {
-                    "kind": "backflush",
-                    "at": "2026-11-01T10:00:00+00:00",
-                    "shots": 1,
-                    "total": 1,
-                    "note": 5,
-                }
-            ]
-        },
-        {
-            "history": [
-                {
-                    "kind": "espresso",
-                    "at": "2026-11-01T10:00:00+00:00",
-                    "shots": 1,
-                    "total": 1,
-                }
-            ]
-        },
-        {"history": [{"at": "2026-11-01T10:00:00+00:00"}]},
+        {"history": [V1_RECORD]},
+        {"history": ["backflush 2026-11-01T10:00:00+00:00 1 1"]},
+        {"history": ["backflush 2026-11-01T10:00:00 1 1 -"]},
+        {"history": ["backflush - 1 1 -"]},
+        {"history": ["backflush 2026-11-01T10:00:00+00:00 -1 1 -"]},
+        {"history": ["backflush 2026-11-01T10:00:00+00:00 1 1.5 -"]},
+        {"history": ["backflush 2026-11-01T10:00:00+00:00 1 1 yesterday"]},
+        {"history": ["espresso 2026-11-01T10:00:00+00:00 1 1 -"]},
         {"history": None},
         {"undo": [{"record": {}}]},
         {"source_baseline": "100"},
@@ -132,16 +210,17 @@ def test_file_version(tmp_path: Path, content: str | None, version: int | None) 
 
 
 async def test_migration_of_other_versions(hass: HomeAssistant) -> None:
-    """A newer minor version reads as is; a newer major version is refused."""
+    """Version 1 is migrated, a newer minor version reads as is, a newer major one is refused."""
     store = MachineStore(hass, "entry")
-    data = {"shots_since_backflush": 1}
+    data = {"shots_since_backflush": 1, "history": [], "undo": []}
     assert await store._async_migrate_func(1, 1, data) == {
-        "shots_since_backflush": 1,
+        **data,
         "source_baseline": None,
     }
-    assert await store._async_migrate_func(1, 3, data) is data
+    assert await store._async_migrate_func(1, 2, data) == data
+    assert await store._async_migrate_func(2, 3, data) is data
     with pytest.raises(StorageError) as err:
-        await store._async_migrate_func(2, 1, data)
+        await store._async_migrate_func(3, 1, data)
     assert err.value.translation_key == "storage_newer_version"
 
 

@@ -76,30 +76,62 @@ def _bool(value: Any) -> bool:
     return value
 
 
-def _record_to_dict(record: Record) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "kind": record.kind.value,
-        "at": record.performed_at.isoformat(),
-        "shots": record.shots_since_backflush,
-        "total": record.total_shots,
-    }
-    if record.note:
-        data["note"] = record.note
-    if record.recorded_at is not None:
-        data["recorded"] = record.recorded_at.isoformat()
-    return data
+def _record_to_text(record: Record) -> str:
+    """Write a record on one line: kind, time, counters, entry time, note.
+
+    One short string per record keeps ten years of history well under 64 KiB
+    (a mapping per record took twice the room, indented as Store writes).
+    """
+    text = " ".join(
+        (
+            record.kind.value,
+            record.performed_at.isoformat(),
+            str(record.shots_since_backflush),
+            str(record.total_shots),
+            _time(record.recorded_at) or "-",
+        )
+    )
+    return f"{text} {record.note}" if record.note else text
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"not a count: {text!r}")
+    return int(text)
+
+
+def _record_from_text(data: Any) -> Record:
+    if not isinstance(data, str):
+        raise TypeError(f"not a record: {data!r}")
+    parts = data.split(" ", 5)
+    if len(parts) < 5:
+        raise ValueError(f"not a record: {data!r}")
+    kind, at, shots, total, recorded = parts[:5]
+    return Record(
+        kind=Kind(kind),
+        performed_at=_required_time(at),
+        note=parts[5] if len(parts) == 6 else None,
+        shots_since_backflush=_count(shots),
+        total_shots=_count(total),
+        recorded_at=None if recorded == "-" else _required_time(recorded),
+    )
+
+
+def _required_time(value: Any) -> datetime:
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise ValueError("record without a time")
+    return parsed
 
 
 def _record_from_dict(data: Any) -> Record:
-    performed_at = _parse_time(data["at"])
-    if performed_at is None:
-        raise ValueError("record without a time")
+    """Read a record as version 1 stored it (a mapping)."""
     note = data.get("note")
     if note is not None and not isinstance(note, str):
         raise TypeError(f"not a note: {note!r}")
     return Record(
         kind=Kind(data["kind"]),
-        performed_at=performed_at,
+        performed_at=_required_time(data["at"]),
         note=note,
         shots_since_backflush=_int(data["shots"]),
         total_shots=_int(data["total"]),
@@ -107,14 +139,14 @@ def _record_from_dict(data: Any) -> Record:
     )
 
 
-def _history_to_list(history: tuple[Record, ...]) -> list[dict[str, Any]]:
-    return [_record_to_dict(record) for record in history]
+def _history_to_list(history: tuple[Record, ...]) -> list[str]:
+    return [_record_to_text(record) for record in history]
 
 
 def _undo_to_list(undo: tuple[UndoStep, ...]) -> list[dict[str, Any]]:
     return [
         {
-            "record": _record_to_dict(step.record),
+            "record": _record_to_text(step.record),
             "applied": step.applied,
             "previous_last": _time(step.previous_last),
             "previous_shots": step.previous_shots_since_backflush,
@@ -124,9 +156,22 @@ def _undo_to_list(undo: tuple[UndoStep, ...]) -> list[dict[str, Any]]:
     ]
 
 
+def migrate_records_from_version_1(data: StoredData) -> StoredData:
+    """Rewrite version 1's records (mappings) as version 2's one-line texts."""
+    try:
+        history = [_record_to_text(_record_from_dict(item)) for item in data["history"]]
+        undo = [
+            {**step, "record": _record_to_text(_record_from_dict(step["record"]))}
+            for step in data["undo"]
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise StorageError("storage_invalid", f"{type(err).__name__}: {err}") from err
+    return {**data, "history": history, "undo": undo}
+
+
 def state_to_dict(
     state: MachineState,
-    history: list[dict[str, Any]] | None = None,
+    history: list[str] | None = None,
     undo: list[dict[str, Any]] | None = None,
 ) -> StoredData:
     """Serialize a machine's state for storage (history and undo if not given)."""
@@ -153,10 +198,10 @@ def state_from_dict(data: Any) -> MachineState:
             last_descale=_parse_time(data["last_descale"]),
             backflush_due_notified=_bool(data["backflush_due_notified"]),
             descale_due_notified=_bool(data["descale_due_notified"]),
-            history=tuple(_record_from_dict(item) for item in data["history"]),
+            history=tuple(_record_from_text(item) for item in data["history"]),
             undo=tuple(
                 UndoStep(
-                    record=_record_from_dict(item["record"]),
+                    record=_record_from_text(item["record"]),
                     applied=_bool(item["applied"]),
                     previous_last=_parse_time(item["previous_last"]),
                     previous_shots_since_backflush=_int(item["previous_shots"]),
@@ -191,7 +236,7 @@ class MachineStore(Store[StoredData]):
             minor_version=STORAGE_MINOR_VERSION,
             atomic_writes=True,
         )
-        self._history: tuple[tuple[Record, ...] | None, list[dict[str, Any]]] = (
+        self._history: tuple[tuple[Record, ...] | None, list[str]] = (
             None,
             [],
         )
@@ -205,9 +250,10 @@ class MachineStore(Store[StoredData]):
     ) -> StoredData:
         """Read files of other versions.
 
-        1.1 had no shot sources: 1.2 adds the counter source's baseline. A newer
-        minor version only adds fields, so it reads as is. A newer major version
-        is refused rather than misread: going back to an older release of the
+        1.1 had no shot sources: 1.2 added the counter source's baseline. 2.1
+        writes each record on one line instead of as a mapping. A newer minor
+        version only adds fields, so it reads as is. A newer major version is
+        refused rather than misread: going back to an older release of the
         integration must not lose what the newer one recorded.
         """
         if old_major_version > STORAGE_VERSION:
@@ -215,9 +261,12 @@ class MachineStore(Store[StoredData]):
                 "storage_newer_version",
                 f"version {old_major_version}.{old_minor_version}",
             )
-        if old_minor_version < 2:
-            return {**old_data, "source_baseline": None}
-        return old_data
+        data = old_data
+        if old_major_version == 1:
+            if old_minor_version < 2:
+                data = {**data, "source_baseline": None}
+            data = migrate_records_from_version_1(data)
+        return data
 
     async def _async_write_data(self, *args: Any) -> None:
         """Raise write failures instead of only logging them.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 import json
 import random
 from typing import Any
@@ -23,6 +22,7 @@ import aiohttp
 import pytest
 
 from custom_components.espresso_maintenance.const import DOMAIN
+from custom_components.espresso_maintenance.model import Record
 from custom_components.espresso_maintenance.store import state_from_dict
 
 from .harness import (
@@ -164,10 +164,10 @@ def check_file(hass: HassProcess, machine: Machine) -> dict[str, Any]:
     return data
 
 
-def latest(history: list[dict[str, Any]], kind: str) -> str | None:
-    """Return the time of the latest record of a kind, as stored."""
-    times = [item["at"] for item in history if item["kind"] == kind]
-    return max(times, key=datetime.fromisoformat) if times else None
+def latest(history: tuple[Record, ...], kind: str) -> str | None:
+    """Return the time of the latest record of a kind, as the status gives it."""
+    times = [record.performed_at for record in history if record.kind.value == kind]
+    return max(times).isoformat() if times else None
 
 
 async def run_lane(
@@ -202,13 +202,13 @@ async def run_lane(
             )
 
             # Every acknowledged record is kept; nothing appears that was never sent.
-            history = read_storage(hass, machine)["data"]["history"]
-            kept = {item["note"] for item in history}
+            assert read_storage(hass, machine)["data"]["history"] == data["history"]
+            history = state_from_dict(data).history
+            kept = {record.note for record in history}
             acked_notes = {call.note for call in outcome.acknowledged if call.note}
             sent_notes = {call.note for call in calls if call.note}
             assert notes | acked_notes <= kept, where
             assert kept <= notes | sent_notes, where
-            assert history == data["history"], where
             assert status["last_backflush"] == latest(history, "backflush"), where
             assert status["last_descale"] == latest(history, "descale"), where
             diagnostics = await client.async_diagnostics(machine)
