@@ -74,12 +74,13 @@ MACHINE_STEP: dict[str, Any] = {
     "hardness_unit": "dh",
     "shot_source": "none",
 }
-MAINTENANCE_STEP: dict[str, Any] = {
+# The options flow's limits step; the config flow's also asks for the starting point.
+LIMITS_STEP: dict[str, Any] = {
     "backflush_interval_shots": 14,
     "backflush_interval_days": 7,
     "descale_interval_days": 60,
-    "shots_since_backflush": 0,
 }
+MAINTENANCE_STEP: dict[str, Any] = {**LIMITS_STEP, "shots_since_backflush": 0}
 
 _LOG_ENTRY = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<level>[A-Z]+) \((?P<thread>[^)]*)\) "
@@ -605,6 +606,19 @@ class Client:
             name=name,
             prefix=re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_"),
         )
+
+    async def async_change_options(
+        self, machine: Machine, maintenance: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change a machine's limits through the options flow's REST endpoints."""
+        options = {k: v for k, v in MACHINE_STEP.items() if k != "three_way_valve"}
+        result = await self.async_flow(
+            [options, {**LIMITS_STEP, **maintenance}],
+            base="/api/config/config_entries/options/flow",
+            handler=machine.entry_id,
+        )
+        assert result["type"] == "create_entry", result
+        return result
 
     async def async_wait_saved(
         self, machines: Iterable[Machine], seconds: float = 30.0

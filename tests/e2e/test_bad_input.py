@@ -23,6 +23,7 @@ import pytest
 from custom_components.espresso_maintenance.const import DOMAIN
 
 from .harness import (
+    MACHINE_STEP,
     TRANSLATIONS,
     Client,
     HassProcess,
@@ -261,14 +262,7 @@ class FlowCase:
     without: tuple[str, ...] = ()
 
 
-VALID_MACHINE = {
-    "three_way_valve": True,
-    "track_descale": True,
-    "shots_per_day": 2,
-    "water_hardness": 8,
-    "hardness_unit": "dh",
-    "shot_source": "none",
-}
+VALID_MACHINE = MACHINE_STEP
 VALID_POWER = {
     "source_entity": "sensor.plug_power",
     "power_on_w": 1300,

@@ -90,25 +90,7 @@ async def act(client: Client, action: str, data: dict[str, Any]) -> None:
 
 async def set_descale_interval(client: Client, machine: Machine, days: int) -> None:
     """Change the descale interval through the options flow; wait for the reload."""
-    result = await client.async_flow(
-        [
-            {
-                "track_descale": True,
-                "shots_per_day": 2,
-                "water_hardness": 8,
-                "hardness_unit": "dh",
-                "shot_source": "none",
-            },
-            {
-                "backflush_interval_shots": 14,
-                "backflush_interval_days": 7,
-                "descale_interval_days": days,
-            },
-        ],
-        base="/api/config/config_entries/options/flow",
-        handler=machine.entry_id,
-    )
-    assert result["type"] == "create_entry", result
+    await client.async_change_options(machine, {"descale_interval_days": days})
     await client.async_status_when(
         machine, lambda status: status["descale_interval_days"] == days
     )
