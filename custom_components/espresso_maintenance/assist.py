@@ -45,7 +45,8 @@ def _normalize(text: str, articles: list[str]) -> str:
     return " ".join(words)
 
 
-def _loaded_machines(hass: HomeAssistant) -> list[Machine]:
+def loaded_machines(hass: HomeAssistant) -> list[Machine]:
+    """Return the machines that are set up."""
     return [
         entry.runtime_data
         for entry in hass.config_entries.async_entries(DOMAIN)
@@ -64,7 +65,7 @@ class _Target:
 
 def resolve_machines(hass: HomeAssistant, texts: Texts, name: str | None) -> _Target:
     """Find the machines a spoken name means; no name (or "the espresso machine") means all."""
-    machines = _loaded_machines(hass)
+    machines = loaded_machines(hass)
     if not machines:
         return _Target([], named=False, speech=texts.speech("no_machine"))
     words = texts.words

@@ -13,29 +13,26 @@ from homeassistant.components.homeassistant.exposed_entities import async_should
 from homeassistant.components.llm import (  # type: ignore[import-not-found,unused-ignore]
     LLMTools,
 )
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, intent
 from homeassistant.helpers.llm import LLM_API_ASSIST, IntentTool, LLMContext
 
-from .assist import HANDLERS
+from .assist import HANDLERS, loaded_machines
 from .const import DOMAIN
 
 
 def _exposed(hass: HomeAssistant, assistant: str | None) -> bool:
     """Whether the assistant may see at least one loaded machine."""
-    entries = [
-        entry
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-    ]
+    machines = loaded_machines(hass)
     if assistant is None:
-        return bool(entries)
+        return bool(machines)
     registry = er.async_get(hass)
     return any(
         async_should_expose(hass, assistant, entity.entity_id)
-        for entry in entries
-        for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
+        for machine in machines
+        for entity in er.async_entries_for_config_entry(
+            registry, machine.entry.entry_id
+        )
     )
 
 

@@ -106,6 +106,14 @@ class EspressoTodoList(EspressoEntity, TodoListEntity):
 
     _texts: tuple[str | None, ...] = ()
 
+    def _shown(self) -> tuple[Hashable, tuple[str | None, ...]]:
+        """Return what the state holds (the items and their due dates) and their texts."""
+        items = self.todo_items or []
+        return (
+            tuple((item.uid, item.due) for item in items),
+            tuple(item.description for item in items),
+        )
+
     def state_key(self) -> Hashable:
         """Return what the state holds: the items and their due dates.
 
@@ -113,17 +121,18 @@ class EspressoTodoList(EspressoEntity, TodoListEntity):
         the state: a change of them alone is pushed to the open to-do cards
         without a state write.
         """
-        return tuple((item.uid, item.due) for item in self.todo_items or ())
+        return self._shown()[0]
 
     @callback
     def _async_machine_updated(self) -> None:
-        written = self._written
-        super()._async_machine_updated()
-        texts = tuple(item.description for item in self.todo_items or ())
-        if texts != self._texts:
+        key, texts = self._shown()
+        if key != self._written:
+            # The write pushes the items to the open cards too.
+            self._written, self._texts = key, texts
+            self.async_write_ha_state()
+        elif texts != self._texts:
             self._texts = texts
-            if self._written == written:
-                self.async_update_listeners()
+            self.async_update_listeners()
 
     @property
     def todo_items(self) -> list[TodoItem] | None:
