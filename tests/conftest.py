@@ -125,3 +125,22 @@ async def init_integration(
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
         yield mock_config_entry
+
+
+async def second_machine(
+    hass: HomeAssistant,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+    name: str = "Lelit Bianca",
+) -> MockConfigEntry:
+    """Add and set up a second machine next to the Gaggia."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=name,
+        data={**entry_data, CONF_NAME: name},
+        options=entry_options,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

@@ -12,7 +12,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.homeassistant.exposed_entities import (
     async_expose_entity,
 )
-from homeassistant.const import CONF_NAME
 from homeassistant.core import Context, HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, intent, llm
@@ -27,7 +26,7 @@ from custom_components.espresso_maintenance.assist import HANDLERS
 from custom_components.espresso_maintenance.const import DOMAIN
 from custom_components.espresso_maintenance.language import LANGUAGES
 
-from .conftest import NOW
+from .conftest import NOW, second_machine
 
 pytestmark = pytest.mark.freeze_time(NOW)
 
@@ -141,22 +140,6 @@ async def test_sentences(
         "backflush",
     ]
     assert hass.states.get("sensor.gaggia_shots_since_backflush").state == "0"
-
-
-async def second_machine(
-    hass: HomeAssistant, entry_data: dict[str, Any], entry_options: dict[str, Any]
-) -> MockConfigEntry:
-    """Add a second machine, the Lelit."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Lelit Bianca",
-        data={**entry_data, CONF_NAME: "Lelit Bianca"},
-        options=entry_options,
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 async def test_several_machines(

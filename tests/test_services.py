@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
@@ -30,7 +29,7 @@ from custom_components.espresso_maintenance.const import (
 )
 from custom_components.espresso_maintenance.store import storage_key
 
-from .conftest import ENTRY_ID, NOW
+from .conftest import ENTRY_ID, NOW, second_machine
 
 pytestmark = pytest.mark.freeze_time(NOW)
 
@@ -267,15 +266,7 @@ async def test_one_call_for_several_machines(
     entry_options: dict[str, Any],
 ) -> None:
     """An area with two machines records on both."""
-    second = MockConfigEntry(
-        domain=DOMAIN,
-        title="Lelit",
-        data={**entry_data, CONF_NAME: "Lelit"},
-        options=entry_options,
-    )
-    second.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(second.entry_id)
-    await hass.async_block_till_done()
+    second = await second_machine(hass, entry_data, entry_options, "Lelit")
     kitchen = ar.async_get(hass).async_create("Kitchen")
     devices = dr.async_get(hass)
     for entry in (init_integration, second):
