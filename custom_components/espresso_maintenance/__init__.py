@@ -15,6 +15,7 @@ from .const import (
     DOMAIN,
     MACHINE_TYPE_MODELS,
 )
+from .discovery import async_link_device, async_start_discovery
 from .language import async_load_languages
 from .machine import EspressoConfigEntry, Machine, initial_state
 from .model import MachineType
@@ -37,14 +38,18 @@ PLATFORMS = [
     Platform.TODO,
 ]
 
-CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# Machines are set up in the UI. An empty `espresso_maintenance:` line in
+# configuration.yaml is accepted: it loads the integration at start, so machines
+# of other integrations are discovered before the first one is added.
+CONFIG_SCHEMA = cv.empty_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and intents, once for all machines."""
+    """Register the actions and intents, and start discovery, once for all machines."""
     async_setup_services(hass)
     await async_load_languages(hass)
     await async_setup_intents(hass)
+    async_start_discovery(hass)
     return True
 
 
@@ -77,6 +82,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> 
         name=entry.data[CONF_NAME],
         model=MACHINE_TYPE_MODELS[MachineType(entry.data[CONF_MACHINE_TYPE])],
     )
+    async_link_device(hass, entry, device)
     machine = Machine(hass, entry, store, state, device.id)
     entry.runtime_data = machine
     await machine.async_start()

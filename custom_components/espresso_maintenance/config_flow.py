@@ -10,24 +10,31 @@ from datetime import date
 from typing import Any
 
 from homeassistant.config_entries import (
+    SOURCE_USER,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_NAME
+from homeassistant.const import ATTR_DEVICE_ID, CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
+from homeassistant.helpers.typing import DiscoveryInfoType
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import (
     CONF_BACKFLUSH_INTERVAL_DAYS,
     CONF_BACKFLUSH_INTERVAL_SHOTS,
+    CONF_BACKFLUSH_SOURCE,
+    CONF_BACKFLUSH_SOURCE_ENTITY,
     CONF_DESCALE_INTERVAL_DAYS,
+    CONF_DESCALE_SOURCE,
+    CONF_DESCALE_SOURCE_ENTITY,
     CONF_HARDNESS_UNIT,
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
+    CONF_LINKED_DEVICE,
     CONF_MACHINE_TYPE,
     CONF_MAX_SECONDS,
     CONF_MIN_SECONDS,
@@ -50,6 +57,7 @@ from .const import (
     MAX_SOURCE_SECONDS,
 )
 from .detectors import SourceKind
+from .discovery import FoundMachine, async_find_machine, async_find_machines
 from .hardness import (
     check_hardness,
     hardness_schema,
@@ -66,6 +74,10 @@ from .model import (
     recommended_descale_days,
 )
 from .shot_sources import source_problem, source_schema
+
+# The choice of the pick_machine step for a machine no integration knows.
+BY_HAND = "by_hand"
+CONF_MACHINE = "machine"
 
 INTERVAL_LIMITS = {
     CONF_BACKFLUSH_INTERVAL_SHOTS: MAX_INTERVAL_SHOTS,
@@ -208,6 +220,11 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing known."""
         self._data: dict[str, Any] = {}
         self._options: dict[str, Any] = {}
+        # A machine found on another integration's device, and the answers it
+        # suggests; every step takes its defaults from them.
+        self._found: FoundMachine | None = None
+        self._discovered: dict[str, Any] = {}
+        self._by_hand = False
 
     @staticmethod
     @callback
@@ -226,6 +243,13 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Name the machine and say what kind it is."""
+        if (
+            user_input is None
+            and self._found is None
+            and not self._by_hand
+            and self._machines_to_pick()
+        ):
+            return await self.async_step_pick_machine()
         errors: dict[str, str] = {}
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
@@ -266,7 +290,7 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
                     return await self.async_step_shot_source()
                 return await self.async_step_maintenance()
-        values = user_input or {}
+        values = user_input or self._machine_defaults()
         valve_default = values.get(
             CONF_THREE_WAY_VALVE,
             TYPICAL_THREE_WAY_VALVE[MachineType(self._data[CONF_MACHINE_TYPE])],
@@ -298,7 +322,9 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_maintenance()
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(source_schema(kind, user_input or {})),
+            data_schema=vol.Schema(
+                source_schema(kind, user_input or self._source_defaults(kind))
+            ),
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
             last_step=False,
@@ -321,12 +347,14 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
             errors = _check_intervals(user_input, keys) | _check_start(user_input)
             if not errors:
                 options = {
+                    **self._maintenance_source_defaults(valve, track_descale),
                     **self._options,
                     **recommended,
                     **{key: int(user_input[key]) for key in keys},
                 }
                 data = {
                     **self._data,
+                    **self._link(),
                     CONF_LAST_BACKFLUSH: user_input.get(CONF_LAST_BACKFLUSH),
                     CONF_LAST_DESCALE: user_input.get(CONF_LAST_DESCALE),
                     CONF_SHOTS_SINCE_BACKFLUSH: int(
@@ -396,6 +424,214 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
         )
+
+    # Discovery: starting from a coffee machine another integration already knows
+    # (discovery.py). These steps lead into the user step with its answers filled
+    # in; the steps after it take their defaults from self._discovered.
+
+    async def async_step_integration_discovery(
+        self, discovery_info: DiscoveryInfoType
+    ) -> ConfigFlowResult:
+        """Offer a coffee machine found on another integration's device."""
+        return await self._async_use_device(discovery_info[ATTR_DEVICE_ID])
+
+    async def async_step_pick_machine(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Start from a machine Home Assistant already knows, or by hand."""
+        if user_input is not None:
+            if user_input[ATTR_DEVICE_ID] == BY_HAND:
+                self._by_hand = True
+                return await self.async_step_user()
+            return await self._async_use_device(user_input[ATTR_DEVICE_ID])
+        options = [
+            selector.SelectOptionDict(
+                value=found.device_id,
+                label=f"{found.name} ({found.integration.title})",
+            )
+            for found in self._machines_to_pick()
+        ]
+        options.append(selector.SelectOptionDict(value=BY_HAND, label=BY_HAND))
+        return self.async_show_form(
+            step_id="pick_machine",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(ATTR_DEVICE_ID): selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=options,
+                            translation_key="pick_machine",
+                            mode=selector.SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            ),
+            last_step=False,
+        )
+
+    async def async_step_discovered(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add the found machine, or link it to a machine registered by hand."""
+        if (found := self._refreshed()) is None:
+            return self.async_abort(reason="device_gone")
+        if self._unlinked_entries():
+            return self.async_show_menu(
+                step_id="discovered",
+                menu_options=["discovered_machine", "link_machine"],
+                description_placeholders=_found_placeholders(found),
+            )
+        return await self.async_step_discovered_machine()
+
+    async def async_step_discovered_machine(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Name the found machine and say what kind it is, filled in from its device."""
+        # Its entities may have been added since it was offered.
+        if (found := self._refreshed()) is None:
+            return self.async_abort(reason="device_gone")
+        if user_input is not None:
+            return await self.async_step_user(user_input)
+        return self.async_show_form(
+            step_id="discovered_machine",
+            data_schema=vol.Schema(
+                _name_schema(
+                    self._discovered[CONF_NAME], self._discovered[CONF_MACHINE_TYPE]
+                )
+            ),
+            description_placeholders=_found_placeholders(found),
+            last_step=False,
+        )
+
+    async def async_step_link_machine(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Link the found machine's device to a machine registered by hand."""
+        if (found := self._refreshed()) is None:
+            return self.async_abort(reason="device_gone")
+        entries = {entry.entry_id: entry for entry in self._unlinked_entries()}
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (entry := entries.get(user_input[CONF_MACHINE])) is None:
+                errors[CONF_MACHINE] = "machine_gone"
+            else:
+                # The update listener reloads the machine, which links its device.
+                self.hass.config_entries.async_update_entry(
+                    entry,
+                    unique_id=found.key,
+                    data={**entry.data, CONF_LINKED_DEVICE: found.key},
+                )
+                return self.async_abort(
+                    reason="linked",
+                    description_placeholders={
+                        "name": entry.title,
+                        "device": found.name,
+                    },
+                )
+        return self.async_show_form(
+            step_id="link_machine",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_MACHINE): selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=[
+                                selector.SelectOptionDict(
+                                    value=entry_id, label=entry.title
+                                )
+                                for entry_id, entry in entries.items()
+                            ],
+                            mode=selector.SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            ),
+            description_placeholders=_found_placeholders(found),
+            errors=errors,
+        )
+
+    async def _async_use_device(self, device_id: str) -> ConfigFlowResult:
+        """Take a found machine's answers as the defaults of every step."""
+        if (found := async_find_machine(self.hass, device_id)) is None:
+            return self.async_abort(reason="device_gone")
+        # A user may pick a device that was offered and not yet answered; whichever
+        # flow finishes first aborts the other.
+        await self.async_set_unique_id(
+            found.key, raise_on_progress=self.source != SOURCE_USER
+        )
+        self._abort_if_unique_id_configured(error="already_linked")
+        self._found = found
+        self._discovered = found.defaults
+        self.context["title_placeholders"] = {"name": found.name}
+        return await self.async_step_discovered()
+
+    def _refreshed(self) -> FoundMachine | None:
+        """Read the found machine's device again; None once it is gone."""
+        if self._found is not None:
+            self._found = async_find_machine(self.hass, self._found.device_id)
+        if self._found is not None:
+            self._discovered = self._found.defaults
+        return self._found
+
+    def _machines_to_pick(self) -> list[FoundMachine]:
+        """Return the machines other integrations know that no machine is linked to."""
+        linked = {
+            entry.data.get(CONF_LINKED_DEVICE)
+            for entry in self._async_current_entries(include_ignore=False)
+        }
+        return [
+            found for found in async_find_machines(self.hass) if found.key not in linked
+        ]
+
+    def _unlinked_entries(self) -> list[ConfigEntry]:
+        """Return the machines registered by hand, which a found device can join."""
+        return sorted(
+            (
+                entry
+                for entry in self._async_current_entries(include_ignore=False)
+                if CONF_LINKED_DEVICE not in entry.data
+            ),
+            key=lambda entry: entry.title.casefold(),
+        )
+
+    def _machine_defaults(self) -> dict[str, Any]:
+        """Return the found answers for the machine step.
+
+        The valve follows from the machine type found, so it only applies while
+        that type is kept.
+        """
+        if self._data.get(CONF_MACHINE_TYPE) == self._discovered.get(CONF_MACHINE_TYPE):
+            return self._discovered
+        return {
+            key: value
+            for key, value in self._discovered.items()
+            if key != CONF_THREE_WAY_VALVE
+        }
+
+    def _source_defaults(self, kind: SourceKind) -> dict[str, Any]:
+        """Return the found device's best entity for the kind of shot source chosen."""
+        if self._found and (
+            entity_id := self._found.sources[CONF_SHOT_SOURCE].get(kind)
+        ):
+            return {CONF_SOURCE_ENTITY: entity_id}
+        return {}
+
+    def _maintenance_source_defaults(
+        self, valve: bool, track_descale: bool
+    ) -> dict[str, Any]:
+        """Return the found maintenance sources of what is tracked."""
+        keys = []
+        if valve:
+            keys += [CONF_BACKFLUSH_SOURCE, CONF_BACKFLUSH_SOURCE_ENTITY]
+        if track_descale:
+            keys += [CONF_DESCALE_SOURCE, CONF_DESCALE_SOURCE_ENTITY]
+        return {key: self._discovered[key] for key in keys if key in self._discovered}
+
+    def _link(self) -> dict[str, Any]:
+        """Return the link to the found machine's device, for the entry's data."""
+        return {CONF_LINKED_DEVICE: self._found.key} if self._found else {}
+
+
+def _found_placeholders(found: FoundMachine) -> dict[str, str]:
+    return {"name": found.name, "integration": found.integration.title}
 
 
 def _check_start(user_input: dict[str, Any]) -> dict[str, str]:

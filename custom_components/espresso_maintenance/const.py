@@ -36,6 +36,15 @@ CONF_MIN_SECONDS: Final = "min_seconds"
 CONF_MAX_SECONDS: Final = "max_seconds"
 CONF_POWER_ON_W: Final = "power_on_w"
 CONF_POWER_OFF_W: Final = "power_off_w"
+# Recording maintenance from another entity: "none", "timestamp" or "program".
+CONF_BACKFLUSH_SOURCE: Final = "backflush_source"
+CONF_BACKFLUSH_SOURCE_ENTITY: Final = "backflush_source_entity"
+CONF_DESCALE_SOURCE: Final = "descale_source"
+CONF_DESCALE_SOURCE_ENTITY: Final = "descale_source_entity"
+# The device of another integration a discovered machine belongs to, written as
+# "<integration>:<identifier>" (also the config entry's unique ID, so the device
+# is offered once and ignoring it sticks).
+CONF_LINKED_DEVICE: Final = "linked_device"
 # A pump adds its draw on top of the heater; these suit a single-boiler machine
 # with a heater of about 1 kW and must be checked with the calibration aid.
 DEFAULT_POWER_ON_W: Final = 1300.0

@@ -125,7 +125,19 @@ class _TargetResolver:
         return self.from_entities([self.entities.async_get(entity_id)])
 
     def device(self, device_id: str) -> set[str]:
-        return self.from_devices([self.devices.async_get(device_id)])
+        return self.from_devices([self.devices.async_get(device_id)]) or self.linked_to(
+            device_id
+        )
+
+    def linked_to(self, device_id: str) -> set[str]:
+        # A discovered machine's device is connected via the device it was found
+        # on, so an action aimed at that device (a La Marzocco, say) reaches it.
+        return {
+            entry_id
+            for entry_id in self.ours
+            for device in dr.async_entries_for_config_entry(self.devices, entry_id)
+            if device.via_device_id == device_id
+        }
 
     def area(self, area_id: str) -> set[str]:
         return self.from_devices(
