@@ -472,6 +472,7 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Add the found machine, or link it to a machine registered by hand."""
+        # Also run when the form is opened again later: the device may be gone.
         if (found := self._refreshed()) is None:
             return self.async_abort(reason="device_gone")
         if self._unlinked_entries():
