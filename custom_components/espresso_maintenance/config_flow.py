@@ -75,8 +75,9 @@ from .model import (
 )
 from .shot_sources import source_problem, source_schema
 
-# The choice of the pick_machine step for a machine no integration knows.
+# The pick_machine step's choice for a machine no integration knows.
 BY_HAND = "by_hand"
+# The link_machine step's field: the machine registered by hand to link.
 CONF_MACHINE = "machine"
 
 INTERVAL_LIMITS = {

@@ -128,7 +128,7 @@ LA_MARZOCCO_BREWING = EntityMatch(
 )
 LA_MARZOCCO_COFFEES = EntityMatch(
     domain="sensor",
-    # Named drink_stats_coffee before Home Assistant 2025.6.
+    # Named drink_stats_coffee in older releases, such as 2025.4.
     translation_keys=frozenset({"total_coffees_made", "drink_stats_coffee"}),
     unique_id=_unique_id_ending("_drink_stats_coffee"),
 )
