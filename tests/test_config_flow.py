@@ -16,7 +16,15 @@ import voluptuous as vol
 from custom_components.espresso_maintenance.const import (
     CONF_BACKFLUSH_INTERVAL_DAYS,
     CONF_BACKFLUSH_INTERVAL_SHOTS,
+    CONF_BACKFLUSH_PAUSE_SECONDS,
+    CONF_BACKFLUSH_PULSE_SECONDS,
+    CONF_BACKFLUSH_PULSES,
+    CONF_BACKFLUSH_SOURCE,
+    CONF_BACKFLUSH_SOURCE_ENTITY,
     CONF_DESCALE_INTERVAL_DAYS,
+    CONF_DESCALE_SOURCE,
+    CONF_DESCALE_SOURCE_ENTITY,
+    CONF_DETECT_BACKFLUSH,
     CONF_HARDNESS_UNIT,
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
@@ -115,6 +123,8 @@ async def test_full_flow(hass: HomeAssistant, time_zone: str) -> None:
     }
     assert result["options"] == {
         CONF_SHOT_SOURCE: "none",
+        CONF_BACKFLUSH_SOURCE: "none",
+        CONF_DESCALE_SOURCE: "none",
         CONF_TRACK_DESCALE: True,
         CONF_SHOTS_PER_DAY: 2,
         CONF_WATER_HARDNESS: 14,
@@ -582,6 +592,14 @@ async def reach_source_step(hass: HomeAssistant, kind: str) -> dict[str, Any]:
     return result
 
 
+# The backflush pattern's defaults, from cleaning instructions.
+PATTERN = {
+    CONF_DETECT_BACKFLUSH: True,
+    CONF_BACKFLUSH_PULSES: 4,
+    CONF_BACKFLUSH_PULSE_SECONDS: 5,
+    CONF_BACKFLUSH_PAUSE_SECONDS: 60,
+}
+
 LIMITS = {
     CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
     CONF_BACKFLUSH_INTERVAL_DAYS: 7,
@@ -598,7 +616,7 @@ LIMITS = {
             "binary_sensor.brewing",
             "off",
             {},
-            {CONF_MIN_SECONDS: 15, CONF_MAX_SECONDS: 60},
+            {CONF_MIN_SECONDS: 15, CONF_MAX_SECONDS: 60, **PATTERN},
         ),
         (
             "power",
@@ -610,6 +628,7 @@ LIMITS = {
                 CONF_POWER_OFF_W: 1100,
                 CONF_MIN_SECONDS: 15,
                 CONF_MAX_SECONDS: 60,
+                **PATTERN,
             },
         ),
         ("counter", "sensor.total_coffees", "1200", {}, {}),
@@ -636,6 +655,7 @@ async def test_flow_with_shot_source(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"][CONF_SHOT_SOURCE] == kind
     assert result["options"][CONF_SOURCE_ENTITY] == entity_id
+    assert {key: result["options"].get(key) for key in extra} == extra
     await hass.async_block_till_done()
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.runtime_data.shot_source is not None
@@ -857,6 +877,7 @@ async def test_options_change_the_shot_source(
         CONF_SOURCE_ENTITY: "binary_sensor.brewing",
         CONF_MIN_SECONDS: 20,
         CONF_MAX_SECONDS: 45,
+        **PATTERN,
     }
     hass.config_entries.options.async_abort(result["flow_id"])
 

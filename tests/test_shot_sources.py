@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -382,42 +383,39 @@ async def test_source_deleted_raises_fixable_issue(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
-async def test_source_renamed_suggests_new_id(
+async def test_source_renamed_is_followed(
     hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
     mock_config_entry: MockConfigEntry,
     time_zone: str,
     entity_registry: er.EntityRegistry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Renaming the source raises a repair prefilled with the new entity ID."""
+    """Renaming the source in the registry updates the options; counting goes on."""
     entity_registry.async_get_or_create(
         "sensor", "lamarzocco", "coffees", suggested_object_id="total_coffees"
     )
     hass.states.async_set("sensor.total_coffees", "10")
     await setup_source(hass, mock_config_entry, "counter", "sensor.total_coffees")
+    await replay(hass, freezer, "sensor.total_coffees", [(10, "11", {})])
+    assert shots(hass) == 1
     entity_registry.async_update_entity(
         "sensor.total_coffees", new_entity_id="sensor.gaggia_coffees"
     )
-    hass.states.async_set("sensor.gaggia_coffees", "10")
+    # The source's integration writes its state under the new ID.
+    hass.states.async_remove("sensor.total_coffees")
+    hass.states.async_set("sensor.gaggia_coffees", "11")
     await hass.async_block_till_done()
-    issue_id = f"source_missing_{ENTRY_ID}"
-    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
-    assert await async_setup_component(hass, "repairs", {})
-    client = await hass_client()
-    response = await client.post(
-        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+    assert mock_config_entry.options[CONF_SOURCE_ENTITY] == "sensor.gaggia_coffees"
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, f"source_missing_{ENTRY_ID}") is None
     )
-    flow = await response.json()
-    default = flow["data_schema"][0]["default"]
-    assert default == "sensor.gaggia_coffees"
-    response = await client.post(
-        f"/api/repairs/issues/fix/{flow['flow_id']}", json={CONF_SOURCE_ENTITY: default}
-    )
-    assert (await response.json())["type"] == "create_entry"
+    await replay(hass, freezer, "sensor.gaggia_coffees", [(20, "13", {})])
+    assert shots(hass) == 3
+    # A rename of the entity's name only changes nothing.
+    entity_registry.async_update_entity("sensor.gaggia_coffees", name="Coffees")
     await hass.async_block_till_done()
-    hass.states.async_set("sensor.gaggia_coffees", "12")
-    await hass.async_block_till_done()
-    assert shots(hass) == 2
+    assert mock_config_entry.options[CONF_SOURCE_ENTITY] == "sensor.gaggia_coffees"
 
 
 async def test_source_missing_at_start(

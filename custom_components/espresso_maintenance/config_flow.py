@@ -24,7 +24,11 @@ import voluptuous as vol
 from .const import (
     CONF_BACKFLUSH_INTERVAL_DAYS,
     CONF_BACKFLUSH_INTERVAL_SHOTS,
+    CONF_BACKFLUSH_PULSE_SECONDS,
+    CONF_BACKFLUSH_SOURCE,
     CONF_DESCALE_INTERVAL_DAYS,
+    CONF_DESCALE_SOURCE,
+    CONF_DETECT_BACKFLUSH,
     CONF_HARDNESS_UNIT,
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
@@ -49,23 +53,31 @@ from .const import (
     MAX_SHOTS_SINCE_BACKFLUSH,
     MAX_SOURCE_SECONDS,
 )
-from .detectors import SourceKind
+from .detectors import MaintenanceSourceKind, SourceKind
 from .hardness import (
     check_hardness,
     hardness_schema,
     number_selector,
     select_selector,
 )
+from .maintenance_sources import (
+    check_entity,
+    check_kinds,
+    entity_schema,
+    kinds_schema,
+    source_kind,
+)
 from .model import (
     RECOMMENDED_BACKFLUSH_DAYS,
     TYPICAL_THREE_WAY_VALVE,
     HardnessUnit,
+    Kind,
     MachineType,
     hardness_to_mg_l,
     recommended_backflush_shots,
     recommended_descale_days,
 )
-from .shot_sources import source_problem, source_schema
+from .shot_sources import check_pattern, source_problem, source_schema, source_values
 
 INTERVAL_LIMITS = {
     CONF_BACKFLUSH_INTERVAL_SHOTS: MAX_INTERVAL_SHOTS,
@@ -83,7 +95,9 @@ def _name_schema(name: str | None, machine_type: str | None) -> dict[Any, Any]:
     }
 
 
-def _usage_schema(values: dict[str, Any]) -> dict[Any, Any]:
+def _usage_schema(
+    values: dict[str, Any], maintenance: tuple[Kind, ...] = tuple(Kind)
+) -> dict[Any, Any]:
     return {
         vol.Required(
             CONF_TRACK_DESCALE, default=values.get(CONF_TRACK_DESCALE, True)
@@ -97,6 +111,7 @@ def _usage_schema(values: dict[str, Any]) -> dict[Any, Any]:
             CONF_SHOT_SOURCE,
             default=values.get(CONF_SHOT_SOURCE, SourceKind.NONE.value),
         ): select_selector([kind.value for kind in SourceKind], CONF_SHOT_SOURCE),
+        **kinds_schema(values, maintenance),
     }
 
 
@@ -107,13 +122,54 @@ USAGE_KEYS = (
     CONF_HARDNESS_UNIT,
     CONF_SHOT_SOURCE,
 )
-SOURCE_KEYS = (
-    CONF_SOURCE_ENTITY,
-    CONF_MIN_SECONDS,
-    CONF_MAX_SECONDS,
-    CONF_POWER_ON_W,
-    CONF_POWER_OFF_W,
+
+
+def _usage_values(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Return the options the usage form gave; an unasked maintenance source is none."""
+    return {key: user_input.get(key) for key in USAGE_KEYS} | {
+        option: source_kind(user_input, kind).value
+        for kind, option in (
+            (Kind.BACKFLUSH, CONF_BACKFLUSH_SOURCE),
+            (Kind.DESCALE, CONF_DESCALE_SOURCE),
+        )
+    }
+
+
+# The steps choosing the source entities, in order, and whether each is needed.
+SOURCE_STEPS = (
+    ("shot_source", lambda options: options[CONF_SHOT_SOURCE] != SourceKind.NONE),
+    (
+        "backflush_source",
+        lambda options: (
+            source_kind(options, Kind.BACKFLUSH) is not MaintenanceSourceKind.NONE
+        ),
+    ),
+    (
+        "descale_source",
+        lambda options: (
+            source_kind(options, Kind.DESCALE) is not MaintenanceSourceKind.NONE
+        ),
+    ),
 )
+
+
+def _next_source_step(options: dict[str, Any], after: str | None) -> str | None:
+    """Return the next source step the chosen options need, after a step."""
+    names = [name for name, _needed in SOURCE_STEPS]
+    start = 0 if after is None else names.index(after) + 1
+    for name, needed in SOURCE_STEPS[start:]:
+        if needed(options):
+            return name
+    return None
+
+
+def _pattern_asked(options: dict[str, Any], valve: bool) -> bool:
+    """Ask for the backflush pattern only where it would be used.
+
+    That is a machine with a three-way valve whose backflushes are not
+    reported by a source of its own.
+    """
+    return valve and source_kind(options, Kind.BACKFLUSH) is MaintenanceSourceKind.NONE
 
 
 def _check_source(
@@ -135,11 +191,11 @@ def _check_source(
             errors[CONF_POWER_ON_W] = "power_not_positive"
         if not 0 <= user_input[CONF_POWER_OFF_W] < user_input[CONF_POWER_ON_W]:
             errors[CONF_POWER_OFF_W] = "off_not_below_on"
-    return errors
-
-
-def _source_values(user_input: dict[str, Any]) -> dict[str, Any]:
-    return {key: user_input[key] for key in SOURCE_KEYS if key in user_input}
+    pattern_errors = check_pattern(user_input)
+    if CONF_MIN_SECONDS in errors:
+        # Compared with a shortest shot that is wrong itself: that error says it.
+        pattern_errors.pop(CONF_BACKFLUSH_PULSE_SECONDS, None)
+    return errors | pattern_errors
 
 
 def _check_usage(user_input: dict[str, Any]) -> dict[str, str]:
@@ -208,6 +264,9 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing known."""
         self._data: dict[str, Any] = {}
         self._options: dict[str, Any] = {}
+        # Values the source forms start from, e.g. the entities of a discovered
+        # machine; what the user enters always wins.
+        self._defaults: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -259,14 +318,14 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask about the valve, descaling, use and water."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _check_usage(user_input)
+            errors = _check_usage(user_input) | check_kinds(
+                user_input, valve=user_input[CONF_THREE_WAY_VALVE]
+            )
             if not errors:
                 self._data[CONF_THREE_WAY_VALVE] = user_input[CONF_THREE_WAY_VALVE]
-                self._options = {key: user_input.get(key) for key in USAGE_KEYS}
-                if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
-                    return await self.async_step_shot_source()
-                return await self.async_step_maintenance()
-        values = user_input or {}
+                self._options = _usage_values(user_input)
+                return await self._async_next_step(None)
+        values = user_input or self._defaults
         valve_default = values.get(
             CONF_THREE_WAY_VALVE,
             TYPICAL_THREE_WAY_VALVE[MachineType(self._data[CONF_MACHINE_TYPE])],
@@ -294,11 +353,16 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             errors = _check_source(self.hass, kind, user_input)
             if not errors:
-                self._options.update(_source_values(user_input))
-                return await self.async_step_maintenance()
+                self._options.update(source_values(user_input))
+                return await self._async_next_step("shot_source")
+        schema = source_schema(
+            kind,
+            user_input or self._defaults,
+            backflush=_pattern_asked(self._options, self._data[CONF_THREE_WAY_VALVE]),
+        )
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(source_schema(kind, user_input or {})),
+            data_schema=vol.Schema(schema),
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
             last_step=False,
@@ -307,6 +371,51 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
     async_step_shot_source_brewing = async_step_shot_source
     async_step_shot_source_power = async_step_shot_source
     async_step_shot_source_counter = async_step_shot_source
+
+    async def async_step_backflush_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the entity that reports backflushes."""
+        return await self._async_maintenance_source(Kind.BACKFLUSH, user_input)
+
+    async def async_step_descale_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the entity that reports descales."""
+        return await self._async_maintenance_source(Kind.DESCALE, user_input)
+
+    async def _async_maintenance_source(
+        self, maintenance: Kind, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        kind = source_kind(self._options, maintenance)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = check_entity(
+                self.hass, maintenance, kind, user_input, self._options
+            )
+            if not errors:
+                self._options.update(user_input)
+                return await self._async_next_step(f"{maintenance}_source")
+        return self.async_show_form(
+            step_id=f"{maintenance}_source",
+            data_schema=vol.Schema(
+                entity_schema(maintenance, kind, user_input or self._defaults)
+            ),
+            description_placeholders={"name": self._data[CONF_NAME]},
+            errors=errors,
+            last_step=False,
+        )
+
+    async def _async_next_step(self, after: str | None) -> ConfigFlowResult:
+        """Go on to the next source the options need, then to the intervals."""
+        steps = {
+            "shot_source": self.async_step_shot_source,
+            "backflush_source": self.async_step_backflush_source,
+            "descale_source": self.async_step_descale_source,
+        }
+        if (step := _next_source_step(self._options, after)) is not None:
+            return await steps[step]()
+        return await self.async_step_maintenance()
 
     async def async_step_maintenance(
         self, user_input: dict[str, Any] | None = None
@@ -420,6 +529,11 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         """Start with the current options."""
         self._usage: dict[str, Any] = {}
         self._source: dict[str, Any] = {}
+        self._maintenance: dict[str, Any] = {}
+
+    @property
+    def _valve(self) -> bool:
+        return bool(self.config_entry.data[CONF_THREE_WAY_VALVE])
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -427,16 +541,18 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         """Change descale tracking, use and water."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _check_usage(user_input)
+            errors = _check_usage(user_input) | check_kinds(
+                user_input, valve=self._valve
+            )
             if not errors:
-                self._usage = {key: user_input.get(key) for key in USAGE_KEYS}
-                if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
-                    return await self.async_step_shot_source()
-                return await self.async_step_limits()
+                self._usage = _usage_values(user_input)
+                return await self._async_next_step(None)
         values = user_input or dict(self.config_entry.options)
+        # Without a three-way valve there is no backflush to record.
+        maintenance = tuple(Kind) if self._valve else (Kind.DESCALE,)
         return self.async_show_form(
             step_id="init",
-            data_schema=vol.Schema(_usage_schema(values)),
+            data_schema=vol.Schema(_usage_schema(values, maintenance)),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
         )
@@ -451,13 +567,20 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         if user_input is not None:
             errors = _check_source(self.hass, kind, user_input)
             if not errors:
-                self._source = _source_values(user_input)
-                return await self.async_step_limits()
+                self._source = source_values(user_input)
+                return await self._async_next_step("shot_source")
         same_kind = current.get(CONF_SHOT_SOURCE) == kind
-        values = user_input or (dict(current) if same_kind else {})
+        # A machine set up before backflushes were recognised in the pulses
+        # keeps that off until the user turns it on.
+        values = user_input or (
+            {CONF_DETECT_BACKFLUSH: False, **current} if same_kind else {}
+        )
+        schema = source_schema(
+            kind, values, backflush=_pattern_asked(self._usage, self._valve)
+        )
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(source_schema(kind, values)),
+            data_schema=vol.Schema(schema),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
             last_step=False,
@@ -466,6 +589,52 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
     async_step_shot_source_brewing = async_step_shot_source
     async_step_shot_source_power = async_step_shot_source
     async_step_shot_source_counter = async_step_shot_source
+
+    async def async_step_backflush_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the entity that reports backflushes."""
+        return await self._async_maintenance_source(Kind.BACKFLUSH, user_input)
+
+    async def async_step_descale_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the entity that reports descales."""
+        return await self._async_maintenance_source(Kind.DESCALE, user_input)
+
+    async def _async_maintenance_source(
+        self, maintenance: Kind, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Ask for the entity, prefilled when the kind of source is unchanged."""
+        kind = source_kind(self._usage, maintenance)
+        current = self.config_entry.options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chosen = {**self._usage, **self._source, **self._maintenance}
+            errors = check_entity(self.hass, maintenance, kind, user_input, chosen)
+            if not errors:
+                self._maintenance.update(user_input)
+                return await self._async_next_step(f"{maintenance}_source")
+        same_kind = source_kind(current, maintenance) is kind
+        values = user_input or (dict(current) if same_kind else {})
+        return self.async_show_form(
+            step_id=f"{maintenance}_source",
+            data_schema=vol.Schema(entity_schema(maintenance, kind, values)),
+            description_placeholders={"name": self.config_entry.title},
+            errors=errors,
+            last_step=False,
+        )
+
+    async def _async_next_step(self, after: str | None) -> ConfigFlowResult:
+        """Go on to the next source the options need, then to the limits."""
+        steps = {
+            "shot_source": self.async_step_shot_source,
+            "backflush_source": self.async_step_backflush_source,
+            "descale_source": self.async_step_descale_source,
+        }
+        if (step := _next_source_step(self._usage, after)) is not None:
+            return await steps[step]()
+        return await self.async_step_limits()
 
     async def async_step_limits(
         self, user_input: dict[str, Any] | None = None
@@ -492,7 +661,7 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
                 }
                 limits.update({key: int(user_input[key]) for key in keys})
                 return self.async_create_entry(
-                    data={**self._usage, **self._source, **limits}
+                    data={**self._usage, **self._source, **self._maintenance, **limits}
                 )
         defaults = {
             key: recommended[key]
