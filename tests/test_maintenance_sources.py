@@ -570,3 +570,53 @@ async def test_source_removed_from_the_options_clears_its_repair(
     )
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_one_rename_for_two_sources_on_one_entity(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Options set outside the flows may name one entity twice: both follow it."""
+    entity_registry.async_get_or_create(
+        "sensor", "machine", "last_maintenance", suggested_object_id="last_maintenance",
+        original_device_class="timestamp",
+    )  # fmt: skip
+    hass.states.async_set("sensor.last_maintenance", "unknown", TIMESTAMP)
+    await setup_sources(
+        hass,
+        mock_config_entry,
+        **{
+            CONF_BACKFLUSH_SOURCE: "timestamp",
+            CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.last_maintenance",
+            CONF_DESCALE_SOURCE: "timestamp",
+            CONF_DESCALE_SOURCE_ENTITY: "sensor.last_maintenance",
+        },
+    )
+    entity_registry.async_update_entity(
+        "sensor.last_maintenance", new_entity_id="sensor.micra_last_maintenance"
+    )
+    await hass.async_block_till_done()
+    assert mock_config_entry.options[CONF_BACKFLUSH_SOURCE_ENTITY] == (
+        "sensor.micra_last_maintenance"
+    )
+    assert mock_config_entry.options[CONF_DESCALE_SOURCE_ENTITY] == (
+        "sensor.micra_last_maintenance"
+    )
+
+
+async def test_timestamp_source_state_removed(
+    hass: HomeAssistant, last_cleaning: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A source whose state goes away records nothing, and starts again after."""
+    events = async_capture_events(hass, EVENT_NAME)
+    hass.states.async_remove("sensor.micra_last_cleaning")
+    await hass.async_block_till_done()
+    await replay(
+        hass,
+        freezer,
+        "sensor.micra_last_cleaning",
+        [(10, "2026-11-28T08:00:00+00:00", TIMESTAMP)],
+    )
+    assert len(recorded(events)) == 1
