@@ -16,7 +16,15 @@ import voluptuous as vol
 from custom_components.espresso_maintenance.const import (
     CONF_BACKFLUSH_INTERVAL_DAYS,
     CONF_BACKFLUSH_INTERVAL_SHOTS,
+    CONF_BACKFLUSH_PAUSE_SECONDS,
+    CONF_BACKFLUSH_PULSE_SECONDS,
+    CONF_BACKFLUSH_PULSES,
+    CONF_BACKFLUSH_SOURCE,
+    CONF_BACKFLUSH_SOURCE_ENTITY,
     CONF_DESCALE_INTERVAL_DAYS,
+    CONF_DESCALE_SOURCE,
+    CONF_DESCALE_SOURCE_ENTITY,
+    CONF_DETECT_BACKFLUSH,
     CONF_HARDNESS_UNIT,
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
@@ -33,6 +41,10 @@ from custom_components.espresso_maintenance.const import (
     CONF_TRACK_DESCALE,
     CONF_WATER_HARDNESS,
     DOMAIN,
+)
+from custom_components.espresso_maintenance.detectors import MaintenanceSourceKind
+from custom_components.espresso_maintenance.maintenance_sources import (
+    maintenance_source_problem,
 )
 
 from .conftest import NOW
@@ -115,6 +127,8 @@ async def test_full_flow(hass: HomeAssistant, time_zone: str) -> None:
     }
     assert result["options"] == {
         CONF_SHOT_SOURCE: "none",
+        CONF_BACKFLUSH_SOURCE: "none",
+        CONF_DESCALE_SOURCE: "none",
         CONF_TRACK_DESCALE: True,
         CONF_SHOTS_PER_DAY: 2,
         CONF_WATER_HARDNESS: 14,
@@ -582,6 +596,14 @@ async def reach_source_step(hass: HomeAssistant, kind: str) -> dict[str, Any]:
     return result
 
 
+# The backflush pattern's defaults, from cleaning instructions.
+PATTERN = {
+    CONF_DETECT_BACKFLUSH: True,
+    CONF_BACKFLUSH_PULSES: 4,
+    CONF_BACKFLUSH_PULSE_SECONDS: 5,
+    CONF_BACKFLUSH_PAUSE_SECONDS: 60,
+}
+
 LIMITS = {
     CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
     CONF_BACKFLUSH_INTERVAL_DAYS: 7,
@@ -598,7 +620,7 @@ LIMITS = {
             "binary_sensor.brewing",
             "off",
             {},
-            {CONF_MIN_SECONDS: 15, CONF_MAX_SECONDS: 60},
+            {CONF_MIN_SECONDS: 15, CONF_MAX_SECONDS: 60, **PATTERN},
         ),
         (
             "power",
@@ -610,6 +632,7 @@ LIMITS = {
                 CONF_POWER_OFF_W: 1100,
                 CONF_MIN_SECONDS: 15,
                 CONF_MAX_SECONDS: 60,
+                **PATTERN,
             },
         ),
         ("counter", "sensor.total_coffees", "1200", {}, {}),
@@ -636,6 +659,7 @@ async def test_flow_with_shot_source(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"][CONF_SHOT_SOURCE] == kind
     assert result["options"][CONF_SOURCE_ENTITY] == entity_id
+    assert {key: result["options"].get(key) for key in extra} == extra
     await hass.async_block_till_done()
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.runtime_data.shot_source is not None
@@ -857,6 +881,7 @@ async def test_options_change_the_shot_source(
         CONF_SOURCE_ENTITY: "binary_sensor.brewing",
         CONF_MIN_SECONDS: 20,
         CONF_MAX_SECONDS: 45,
+        **PATTERN,
     }
     hass.config_entries.options.async_abort(result["flow_id"])
 
@@ -871,3 +896,424 @@ async def test_options_change_the_shot_source(
     await hass.async_block_till_done()
     assert CONF_SOURCE_ENTITY not in init_integration.options
     assert init_integration.runtime_data.shot_source is None
+
+
+TIMESTAMP = {"device_class": "timestamp"}
+
+
+def maintenance_entities(hass: HomeAssistant) -> None:
+    """Add a La Marzocco-like machine's entities."""
+    hass.states.async_set(
+        "sensor.micra_last_cleaning", "2026-11-20T07:00:00+00:00", TIMESTAMP
+    )
+    hass.states.async_set("sensor.micra_last_descale", "unknown", TIMESTAMP)
+    hass.states.async_set("binary_sensor.micra_backflush_active", "off")
+    hass.states.async_set("binary_sensor.brewing", "off")
+    hass.states.async_set("switch.descaling", "off")
+    hass.states.async_set(
+        "sensor.micra_temperature", "93", {"unit_of_measurement": "°C"}
+    )
+
+
+async def test_flow_with_maintenance_sources(
+    hass: HomeAssistant, time_zone: str
+) -> None:
+    """Backflushes from a last-cleaning time, descales from a program switch."""
+    maintenance_entities(hass)
+    result = await start(hass)
+    assert schema_defaults(result)[CONF_BACKFLUSH_SOURCE] == "none"
+    assert schema_defaults(result)[CONF_DESCALE_SOURCE] == "none"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**MACHINE, CONF_BACKFLUSH_SOURCE: "timestamp", CONF_DESCALE_SOURCE: "program"},
+    )
+    assert result["step_id"] == "backflush_source"
+    assert result["last_step"] is False
+    assert schema_defaults(result) == {}
+    # The selector itself refuses other domains; a sensor of another kind gets
+    # its error at the field.
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {CONF_BACKFLUSH_SOURCE_ENTITY: "binary_sensor.micra_backflush_active"},
+        )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_temperature"}
+    )
+    assert result["errors"] == {CONF_BACKFLUSH_SOURCE_ENTITY: "source_not_timestamp"}
+    # What was entered is shown again.
+    assert schema_defaults(result) == {
+        CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_temperature"
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_last_cleaning"}
+    )
+    assert result["step_id"] == "descale_source"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DESCALE_SOURCE_ENTITY: "switch.nothing"}
+    )
+    assert result["errors"] == {CONF_DESCALE_SOURCE_ENTITY: "source_not_found"}
+    # Only the check's own domain rule refuses what the selector already does.
+    assert (
+        maintenance_source_problem(
+            hass, MaintenanceSourceKind.PROGRAM, "sensor.micra_last_descale"
+        )
+        == "source_not_program"
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DESCALE_SOURCE_ENTITY: "switch.descaling"}
+    )
+    assert result["step_id"] == "maintenance"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], LIMITS)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert {
+        key: result["options"].get(key)
+        for key in (
+            CONF_BACKFLUSH_SOURCE,
+            CONF_BACKFLUSH_SOURCE_ENTITY,
+            CONF_DESCALE_SOURCE,
+            CONF_DESCALE_SOURCE_ENTITY,
+        )
+    } == {
+        CONF_BACKFLUSH_SOURCE: "timestamp",
+        CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_last_cleaning",
+        CONF_DESCALE_SOURCE: "program",
+        CONF_DESCALE_SOURCE_ENTITY: "switch.descaling",
+    }
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert set(entry.runtime_data.sources) == {
+        CONF_BACKFLUSH_SOURCE,
+        CONF_DESCALE_SOURCE,
+    }
+
+
+async def test_maintenance_sources_need_what_they_record(
+    hass: HomeAssistant, time_zone: str
+) -> None:
+    """No backflush source without a valve, no descale source without tracking."""
+    result = await start(hass)
+    entered = {
+        **MACHINE,
+        CONF_THREE_WAY_VALVE: False,
+        CONF_TRACK_DESCALE: False,
+        CONF_BACKFLUSH_SOURCE: "program",
+        CONF_DESCALE_SOURCE: "timestamp",
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], entered)
+    assert result["errors"] == {
+        CONF_BACKFLUSH_SOURCE: "backflush_source_without_valve",
+        CONF_DESCALE_SOURCE: "descale_source_not_tracked",
+    }
+    defaults = schema_defaults(result)
+    assert {key: defaults[key] for key in entered if key in defaults} == {
+        key: value for key, value in entered.items() if key != CONF_WATER_HARDNESS
+    }
+
+
+async def test_one_entity_is_one_source(hass: HomeAssistant, time_zone: str) -> None:
+    """The brewing sensor cannot also be the backflush program, nor one time both."""
+    maintenance_entities(hass)
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            **MACHINE,
+            CONF_SHOT_SOURCE: "brewing",
+            CONF_BACKFLUSH_SOURCE: "program",
+            CONF_DESCALE_SOURCE: "timestamp",
+        },
+    )
+    assert result["step_id"] == "shot_source_brewing"
+    # The backflush is reported by the machine: no pulse pattern is asked for.
+    assert CONF_DETECT_BACKFLUSH not in schema_defaults(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_SOURCE_ENTITY: "binary_sensor.brewing",
+            CONF_MIN_SECONDS: 15,
+            CONF_MAX_SECONDS: 60,
+        },
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BACKFLUSH_SOURCE_ENTITY: "binary_sensor.brewing"}
+    )
+    assert result["errors"] == {CONF_BACKFLUSH_SOURCE_ENTITY: "source_used_twice"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_BACKFLUSH_SOURCE_ENTITY: "binary_sensor.micra_backflush_active"},
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DESCALE_SOURCE_ENTITY: "sensor.gaggia_total_shots"}
+    )
+    assert result["errors"] == {CONF_DESCALE_SOURCE_ENTITY: "source_not_found"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DESCALE_SOURCE_ENTITY: "sensor.micra_last_descale"}
+    )
+    assert result["step_id"] == "maintenance"
+
+
+async def test_timestamp_source_in_the_entity_registry_only(
+    hass: HomeAssistant, time_zone: str, entity_registry: er.EntityRegistry
+) -> None:
+    """A timestamp sensor without a state yet is known by its registry entry."""
+    entity_registry.async_get_or_create(
+        "sensor", "lamarzocco", "clean", suggested_object_id="micra_last_cleaning",
+        original_device_class="timestamp",
+    )  # fmt: skip
+    entity_registry.async_get_or_create(
+        "sensor", "lamarzocco", "temp", suggested_object_id="micra_temperature"
+    )
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**MACHINE, CONF_BACKFLUSH_SOURCE: "timestamp"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_temperature"}
+    )
+    assert result["errors"] == {CONF_BACKFLUSH_SOURCE_ENTITY: "source_not_timestamp"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_last_cleaning"}
+    )
+    assert result["step_id"] == "maintenance"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "errors"),
+    [
+        (
+            {CONF_BACKFLUSH_PULSES: 1, CONF_BACKFLUSH_PULSE_SECONDS: 15},
+            {
+                CONF_BACKFLUSH_PULSES: "pulses_out_of_range",
+                CONF_BACKFLUSH_PULSE_SECONDS: "pulse_not_below_shot",
+            },
+        ),
+        (
+            {CONF_BACKFLUSH_PULSES: 4.5, CONF_BACKFLUSH_PULSE_SECONDS: 0.5},
+            {
+                CONF_BACKFLUSH_PULSES: "pulses_out_of_range",
+                CONF_BACKFLUSH_PULSE_SECONDS: "pulse_not_below_shot",
+            },
+        ),
+        (
+            {CONF_BACKFLUSH_PULSES: 21, CONF_BACKFLUSH_PAUSE_SECONDS: 0},
+            {
+                CONF_BACKFLUSH_PULSES: "pulses_out_of_range",
+                CONF_BACKFLUSH_PAUSE_SECONDS: "pause_out_of_range",
+            },
+        ),
+        (
+            {CONF_BACKFLUSH_PAUSE_SECONDS: 301},
+            {CONF_BACKFLUSH_PAUSE_SECONDS: "pause_out_of_range"},
+        ),
+    ],
+)
+async def test_backflush_pattern_errors(
+    hass: HomeAssistant, pattern: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """A pattern that cannot work is refused at its field, and given back."""
+    hass.states.async_set("binary_sensor.brewing", "off")
+    result = await reach_source_step(hass, "brewing")
+    entered = {
+        CONF_SOURCE_ENTITY: "binary_sensor.brewing",
+        CONF_MIN_SECONDS: 15,
+        CONF_MAX_SECONDS: 60,
+        **PATTERN,
+        **pattern,
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], entered)
+    assert result["errors"] == errors
+    assert schema_defaults(result) == entered
+
+
+async def test_backflush_pattern_turned_off(
+    hass: HomeAssistant, time_zone: str
+) -> None:
+    """Detection can be turned off; the pattern's numbers are kept for later."""
+    hass.states.async_set("binary_sensor.brewing", "off")
+    result = await reach_source_step(hass, "brewing")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_SOURCE_ENTITY: "binary_sensor.brewing",
+            CONF_MIN_SECONDS: 20,
+            CONF_MAX_SECONDS: 60,
+            **PATTERN,
+            CONF_DETECT_BACKFLUSH: False,
+            CONF_BACKFLUSH_PULSE_SECONDS: 12,
+            CONF_BACKFLUSH_PULSES: 5.0,
+        },
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], LIMITS)
+    assert result["options"][CONF_DETECT_BACKFLUSH] is False
+    assert result["options"][CONF_BACKFLUSH_PULSE_SECONDS] == 12
+    assert result["options"][CONF_BACKFLUSH_PULSES] == 5
+    assert isinstance(result["options"][CONF_BACKFLUSH_PULSES], int)
+
+
+async def test_no_backflush_pattern_without_a_valve(
+    hass: HomeAssistant, time_zone: str
+) -> None:
+    """A machine that cannot be backflushed is not asked about backflush pulses."""
+    hass.states.async_set("binary_sensor.brewing", "off")
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**MACHINE, CONF_THREE_WAY_VALVE: False, CONF_SHOT_SOURCE: "brewing"},
+    )
+    assert set(schema_defaults(result)) == {CONF_MIN_SECONDS, CONF_MAX_SECONDS}
+
+
+async def test_options_change_the_maintenance_sources(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Options add sources, show them again, change their kind, and remove them."""
+    maintenance_entities(hass)
+    usage = {
+        CONF_TRACK_DESCALE: True,
+        CONF_SHOTS_PER_DAY: 2,
+        CONF_WATER_HARDNESS: 8,
+        CONF_HARDNESS_UNIT: "dh",
+        CONF_SHOT_SOURCE: "none",
+    }
+    limits = {
+        CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+        CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+        CONF_DESCALE_INTERVAL_DAYS: 60,
+    }
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert schema_defaults(result)[CONF_BACKFLUSH_SOURCE] == "none"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {**usage, CONF_BACKFLUSH_SOURCE: "timestamp", CONF_DESCALE_SOURCE: "program"},
+    )
+    assert result["step_id"] == "backflush_source"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_last_cleaning"}
+    )
+    assert result["step_id"] == "descale_source"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_DESCALE_SOURCE_ENTITY: "switch.nothing"}
+    )
+    assert result["errors"] == {CONF_DESCALE_SOURCE_ENTITY: "source_not_found"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_DESCALE_SOURCE_ENTITY: "switch.descaling"}
+    )
+    assert result["step_id"] == "limits"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], limits
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options[CONF_DESCALE_SOURCE_ENTITY] == "switch.descaling"
+    assert set(init_integration.runtime_data.sources) == {
+        CONF_BACKFLUSH_SOURCE,
+        CONF_DESCALE_SOURCE,
+    }
+
+    # The same kinds show the current entities; another kind starts empty.
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    defaults = schema_defaults(result)
+    assert defaults[CONF_BACKFLUSH_SOURCE] == "timestamp"
+    assert defaults[CONF_DESCALE_SOURCE] == "program"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {**usage, CONF_BACKFLUSH_SOURCE: "timestamp", CONF_DESCALE_SOURCE: "timestamp"},
+    )
+    assert schema_defaults(result) == {
+        CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_last_cleaning"
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.micra_last_cleaning"}
+    )
+    assert schema_defaults(result) == {}
+    # One time cannot be both the last cleaning and the last descale.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_DESCALE_SOURCE_ENTITY: "sensor.micra_last_cleaning"}
+    )
+    assert result["errors"] == {CONF_DESCALE_SOURCE_ENTITY: "source_used_twice"}
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {**usage, CONF_BACKFLUSH_SOURCE: "none", CONF_DESCALE_SOURCE: "none"},
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], limits
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options[CONF_BACKFLUSH_SOURCE] == "none"
+    assert CONF_BACKFLUSH_SOURCE_ENTITY not in init_integration.options
+    assert init_integration.runtime_data.sources == {}
+
+
+async def test_options_without_a_valve_ask_no_backflush_source(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, time_zone: str
+) -> None:
+    """Without a valve the backflush source is not offered, and refused if sent."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_THREE_WAY_VALVE: False}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert CONF_BACKFLUSH_SOURCE not in schema_defaults(result)
+    assert CONF_DESCALE_SOURCE in schema_defaults(result)
+    usage = {
+        CONF_TRACK_DESCALE: True,
+        CONF_SHOTS_PER_DAY: 2,
+        CONF_HARDNESS_UNIT: "unknown",
+        CONF_BACKFLUSH_SOURCE: "program",
+    }
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(result["flow_id"], usage)
+
+
+async def test_options_keep_the_pattern_off_for_older_machines(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A brewing source set up before the pattern shows it off; turning it on works."""
+    hass.states.async_set("binary_sensor.brewing", "off")
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={
+            **init_integration.options,
+            CONF_SHOT_SOURCE: "brewing",
+            CONF_SOURCE_ENTITY: "binary_sensor.brewing",
+            CONF_MIN_SECONDS: 15,
+            CONF_MAX_SECONDS: 60,
+        },
+    )
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_TRACK_DESCALE: True,
+            CONF_SHOTS_PER_DAY: 2,
+            CONF_HARDNESS_UNIT: "unknown",
+            CONF_SHOT_SOURCE: "brewing",
+        },
+    )
+    assert schema_defaults(result)[CONF_DETECT_BACKFLUSH] is False
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SOURCE_ENTITY: "binary_sensor.brewing",
+            CONF_MIN_SECONDS: 15,
+            CONF_MAX_SECONDS: 60,
+            **PATTERN,
+        },
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_DESCALE_INTERVAL_DAYS: 60,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options[CONF_DETECT_BACKFLUSH] is True

@@ -137,6 +137,12 @@ MIELE_WASHER_ENTITIES: Entities = (
     ("sensor", "state_program_id", "program_id", "program"),
 )
 
+# Device classes the integrations give these entities, where a source needs one.
+DEVICE_CLASSES = {
+    "last_cleaning_time": "timestamp",
+    "coffee_boiler_ready_time": "timestamp",
+}
+
 SERIAL = "GS012345"
 LA_MARZOCCO_KEY = f"lamarzocco:{SERIAL}"
 COFFEE_MAKER_ID = "SIEMENS-TI9575X1DE-68A40E1E9F0E"
@@ -201,6 +207,7 @@ def add_entities(
             config_entry=entry,
             device_id=device.id,
             translation_key=translation_key,
+            original_device_class=DEVICE_CLASSES.get(translation_key),
             has_entity_name=True,
             suggested_object_id=f"{device.name} {object_id}",
         )
@@ -284,6 +291,10 @@ async def add_discovered_la_marzocco(
         flow_id, {**schema_defaults(result), **MACHINE}
     )
     assert result["step_id"] == "shot_source_counter"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, schema_defaults(result)
+    )
+    assert result["step_id"] == "backflush_source"
     result = await hass.config_entries.flow.async_configure(
         flow_id, schema_defaults(result)
     )
@@ -417,6 +428,15 @@ async def test_every_answer_stays_editable(hass: HomeAssistant, time_zone: str) 
     result = await hass.config_entries.flow.async_configure(
         flow_id, schema_defaults(result)
     )
+    # The backflush source found is the last cleaning time; the program entity
+    # may be chosen instead.
+    assert result["step_id"] == "backflush_source"
+    assert schema_defaults(result) == {
+        CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.linea_micra_last_cleaning_time"
+    }
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, schema_defaults(result)
+    )
     result = await hass.config_entries.flow.async_configure(
         flow_id, {**INTERVALS, CONF_BACKFLUSH_INTERVAL_SHOTS: 30}
     )
@@ -425,6 +445,51 @@ async def test_every_answer_stays_editable(hass: HomeAssistant, time_zone: str) 
     assert result["data"][CONF_MACHINE_TYPE] == "lever"
     assert result["options"][CONF_SHOT_SOURCE] == "brewing"
     assert result["options"][CONF_BACKFLUSH_INTERVAL_SHOTS] == 30
+
+
+async def test_each_source_step_takes_the_entity_found_for_its_kind(
+    hass: HomeAssistant, time_zone: str
+) -> None:
+    """Choosing another kind of source than the one found prefills its entity."""
+    add_la_marzocco(hass)
+    await start_discovery(hass)
+    flow_id = offered(hass)[LA_MARZOCCO_KEY]["flow_id"]
+    await hass.config_entries.flow.async_configure(flow_id)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_NAME: "Linea Micra", CONF_MACHINE_TYPE: "semi_automatic"}
+    )
+    assert schema_defaults(result)[CONF_BACKFLUSH_SOURCE] == "timestamp"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            **MACHINE,
+            CONF_SHOT_SOURCE: "brewing",
+            CONF_BACKFLUSH_SOURCE: "program",
+            CONF_DESCALE_SOURCE: "none",
+        },
+    )
+    assert result["step_id"] == "shot_source_brewing"
+    assert (
+        schema_defaults(result)[CONF_SOURCE_ENTITY]
+        == "binary_sensor.linea_micra_brewing_active"
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, schema_defaults(result)
+    )
+    assert result["step_id"] == "backflush_source"
+    assert schema_defaults(result) == {
+        CONF_BACKFLUSH_SOURCE_ENTITY: "binary_sensor.linea_micra_backflush_active"
+    }
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, schema_defaults(result)
+    )
+    result = await hass.config_entries.flow.async_configure(flow_id, INTERVALS)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_BACKFLUSH_SOURCE] == "program"
+    assert (
+        result["options"][CONF_BACKFLUSH_SOURCE_ENTITY]
+        == "binary_sensor.linea_micra_backflush_active"
+    )
 
 
 async def test_power_source_has_no_found_entity(
@@ -465,11 +530,27 @@ async def test_no_valve_stores_no_backflush_source(
             CONF_SHOT_SOURCE: "none",
         },
     )
+    # The backflush source found is refused without the valve.
+    assert result["errors"] == {CONF_BACKFLUSH_SOURCE: "backflush_source_without_valve"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            **MACHINE,
+            CONF_THREE_WAY_VALVE: False,
+            CONF_TRACK_DESCALE: False,
+            CONF_SHOT_SOURCE: "none",
+            CONF_BACKFLUSH_SOURCE: "none",
+        },
+    )
     assert result["step_id"] == "maintenance"
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"][CONF_SHOT_SOURCE] == "none"
-    assert not {CONF_BACKFLUSH_SOURCE, CONF_DESCALE_SOURCE} & set(result["options"])
+    assert result["options"][CONF_BACKFLUSH_SOURCE] == "none"
+    assert result["options"][CONF_DESCALE_SOURCE] == "none"
+    assert not {CONF_BACKFLUSH_SOURCE_ENTITY, CONF_DESCALE_SOURCE_ENTITY} & set(
+        result["options"]
+    )
     assert result["data"][CONF_LINKED_DEVICE] == LA_MARZOCCO_KEY
 
 
@@ -579,7 +660,7 @@ async def test_home_connect_coffee_maker(hass: HomeAssistant, time_zone: str) ->
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"][CONF_DESCALE_SOURCE] == "none"
-    assert CONF_BACKFLUSH_SOURCE not in result["options"]
+    assert result["options"][CONF_BACKFLUSH_SOURCE] == "none"
     await hass.async_block_till_done()
     assert our_device(hass, result["result"]).via_device_id == device.id
 

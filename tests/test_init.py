@@ -53,6 +53,9 @@ def empty_state(**changes: Any) -> dict[str, Any]:
         "history": [],
         "undo": [],
         "source_baseline": None,
+        "record_sources": {},
+        "backflush_source_reading": None,
+        "descale_source_reading": None,
     } | changes
 
 
@@ -356,7 +359,7 @@ async def test_migration_from_1_1(
     mock_config_entry: MockConfigEntry,
     time_zone: str,
 ) -> None:
-    """A file from before shot sources loads, and is written back as 2.1."""
+    """A file from before shot sources loads, and is written back as 2.3."""
     record = {
         "kind": "backflush",
         "at": "2026-11-24T08:00:00+00:00",
@@ -364,7 +367,13 @@ async def test_migration_from_1_1(
         "total": 34,
     }
     state = empty_state(total_shots=42, history=[record])
-    del state["source_baseline"]
+    for added_since in (
+        "source_baseline",
+        "record_sources",
+        "backflush_source_reading",
+        "descale_source_reading",
+    ):
+        del state[added_since]
     hass_storage[KEY] = {**stored(state), "version": 1, "minor_version": 1}
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -374,8 +383,9 @@ async def test_migration_from_1_1(
         DOMAIN, "record_shot", {"entity_id": "sensor.gaggia_total_shots"}, blocking=True
     )
     written = hass_storage[KEY]
-    assert (written["version"], written["minor_version"]) == (2, 1)
-    assert (STORAGE_VERSION, STORAGE_MINOR_VERSION) == (2, 1)
+    assert (written["version"], written["minor_version"]) == (2, 3)
+    assert (STORAGE_VERSION, STORAGE_MINOR_VERSION) == (2, 3)
     assert written["data"]["source_baseline"] is None
+    assert written["data"]["record_sources"] == {}
     assert written["data"]["history"] == ["backflush 2026-11-24T08:00:00+00:00 9 34 -"]
     assert written["data"]["total_shots"] == 43

@@ -56,6 +56,30 @@ def describer(hass: HomeAssistant) -> Callable[[Event], dict[str, str]]:
         ),
         ("nl", {"type": "backflush_due"}, "terugspoelen nodig"),
         ("es", {"type": "backflush_recorded"}, "retrolavado registrado"),
+        (
+            "en",
+            {
+                "type": "backflush_recorded",
+                "note": None,
+                "source": "binary_sensor.gaggia_pump",
+            },
+            "backflush recorded (source: binary_sensor.gaggia_pump)",
+        ),
+        (
+            "de",
+            {"type": "descale_recorded", "source": "sensor.micra_last_descale"},
+            "Entkalken eingetragen (Quelle: sensor.micra_last_descale)",
+        ),
+        (
+            "fr",
+            {
+                "type": "record_undone",
+                "kind": "backflush",
+                "note": None,
+                "source": "binary_sensor.backflush_active",
+            },
+            "enregistrement annulé : Rinçage inversé (source : binary_sensor.backflush_active)",
+        ),
     ],
 )
 async def test_descriptions(

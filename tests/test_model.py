@@ -478,6 +478,32 @@ def test_set_shots_since_backflush_not_negative() -> None:
 # Recording maintenance
 
 
+def test_detected_record_keeps_its_source() -> None:
+    """A record detected from an entity says so; undoing it takes it out whole."""
+    state = record_shots(MachineState(), 3)
+    after = record_maintenance(
+        state, Kind.BACKFLUSH, NOW, source="binary_sensor.gaggia_pump"
+    )
+    assert after.history[-1].source == "binary_sensor.gaggia_pump"
+    assert after.undo[-1].record.source == "binary_sensor.gaggia_pump"
+    by_hand = record_maintenance(after, Kind.DESCALE, NOW)
+    assert by_hand.history[-1].source is None
+    undone, record = undo_last(after)
+    assert record.source == "binary_sensor.gaggia_pump"
+    assert undone.history == ()
+    assert undone.shots_since_backflush == 3
+
+
+def test_timestamp_source_readings_are_kept_per_kind() -> None:
+    """Each kind remembers its own timestamp source's last value."""
+    state = model.remember_source_reading(MachineState(), Kind.BACKFLUSH, NOW)
+    assert state.source_reading(Kind.BACKFLUSH) == NOW
+    assert state.source_reading(Kind.DESCALE) is None
+    state = model.remember_source_reading(state, Kind.DESCALE, NOW - timedelta(days=1))
+    assert state.source_reading(Kind.DESCALE) == NOW - timedelta(days=1)
+    assert state.source_reading(Kind.BACKFLUSH) == NOW
+
+
 def test_record_maintenance_needs_a_time_zone() -> None:
     """A naive datetime is refused: the moment would be ambiguous."""
     naive = datetime(2026, 11, 28, 9, 30, tzinfo=UTC).replace(tzinfo=None)

@@ -81,6 +81,7 @@ async def test_record_backflush_resets_and_fires(
         "type": "backflush_recorded",
         "performed_at": "2026-11-28T08:30:00+00:00",
         "note": "Cafiza",
+        "source": None,
         "shots_since_backflush": 8,
         "total_shots": 8,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -16,6 +17,9 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.espresso_maintenance.const import (
+    CONF_BACKFLUSH_SOURCE,
+    CONF_BACKFLUSH_SOURCE_ENTITY,
+    CONF_DETECT_BACKFLUSH,
     CONF_MAX_SECONDS,
     CONF_MIN_SECONDS,
     CONF_POWER_OFF_W,
@@ -382,42 +386,39 @@ async def test_source_deleted_raises_fixable_issue(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
-async def test_source_renamed_suggests_new_id(
+async def test_source_renamed_is_followed(
     hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
     mock_config_entry: MockConfigEntry,
     time_zone: str,
     entity_registry: er.EntityRegistry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Renaming the source raises a repair prefilled with the new entity ID."""
+    """Renaming the source in the registry updates the options; counting goes on."""
     entity_registry.async_get_or_create(
         "sensor", "lamarzocco", "coffees", suggested_object_id="total_coffees"
     )
     hass.states.async_set("sensor.total_coffees", "10")
     await setup_source(hass, mock_config_entry, "counter", "sensor.total_coffees")
+    await replay(hass, freezer, "sensor.total_coffees", [(10, "11", {})])
+    assert shots(hass) == 1
     entity_registry.async_update_entity(
         "sensor.total_coffees", new_entity_id="sensor.gaggia_coffees"
     )
-    hass.states.async_set("sensor.gaggia_coffees", "10")
+    # The source's integration writes its state under the new ID.
+    hass.states.async_remove("sensor.total_coffees")
+    hass.states.async_set("sensor.gaggia_coffees", "11")
     await hass.async_block_till_done()
-    issue_id = f"source_missing_{ENTRY_ID}"
-    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
-    assert await async_setup_component(hass, "repairs", {})
-    client = await hass_client()
-    response = await client.post(
-        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+    assert mock_config_entry.options[CONF_SOURCE_ENTITY] == "sensor.gaggia_coffees"
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, f"source_missing_{ENTRY_ID}") is None
     )
-    flow = await response.json()
-    default = flow["data_schema"][0]["default"]
-    assert default == "sensor.gaggia_coffees"
-    response = await client.post(
-        f"/api/repairs/issues/fix/{flow['flow_id']}", json={CONF_SOURCE_ENTITY: default}
-    )
-    assert (await response.json())["type"] == "create_entry"
+    await replay(hass, freezer, "sensor.gaggia_coffees", [(20, "13", {})])
+    assert shots(hass) == 3
+    # A rename of the entity's name only changes nothing.
+    entity_registry.async_update_entity("sensor.gaggia_coffees", name="Coffees")
     await hass.async_block_till_done()
-    hass.states.async_set("sensor.gaggia_coffees", "12")
-    await hass.async_block_till_done()
-    assert shots(hass) == 2
+    assert mock_config_entry.options[CONF_SOURCE_ENTITY] == "sensor.gaggia_coffees"
 
 
 async def test_source_missing_at_start(
@@ -489,3 +490,132 @@ async def test_source_problems_outside_the_flows(
     assert (
         ir.async_get(hass).async_get_issue(DOMAIN, f"source_missing_{ENTRY_ID}") is None
     )
+
+
+PATTERN_ON = {CONF_DETECT_BACKFLUSH: True}
+
+
+def cleaning(start: float, cycles: int = 5, on: float = 10, off: float = 10) -> Trace:
+    """Build a backflush: `cycles` pump pulses of `on` seconds, `off` apart."""
+    return on_off(*((start + cycle * (on + off), on) for cycle in range(cycles)))
+
+
+async def test_brewing_backflush_pattern(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A backflush and its rinse: one backflush, no shots; the shot after counts."""
+    hass.states.async_set("binary_sensor.brewing", "off")
+    await setup_source(
+        hass, mock_config_entry, "brewing", "binary_sensor.brewing", **PATTERN_ON
+    )
+    events = async_capture_events(hass, EVENT_NAME)
+    trace = (
+        on_off((10, 3), (60, 27), (120, 4))  # flush, shot, flush
+        + cleaning(300)  # detergent: 10 s on, 10 s off, five times
+        + cleaning(450)  # the rinse, after rinsing the basket
+        + on_off((560, 28), (600, 95), (720, 4))  # a shot right after, steam, flush
+    )
+    await replay(hass, freezer, "binary_sensor.brewing", trace)
+    assert shots(hass) == 2
+    recorded = [e.data for e in events if e.data["type"] == "backflush_recorded"]
+    # Recorded when the fourth cleaning pulse ended, with the counters before it.
+    assert recorded == [
+        {
+            "device_id": mock_config_entry.runtime_data.device_id,
+            "type": "backflush_recorded",
+            "performed_at": "2026-11-28T08:36:10+00:00",
+            "note": None,
+            "source": "binary_sensor.brewing",
+            "shots_since_backflush": 9,
+            "total_shots": 9,
+        }
+    ]
+    assert hass.states.get("sensor.gaggia_shots_since_backflush").state == "1"
+    source = mock_config_entry.runtime_data.shot_source
+    assert source is not None
+    diagnostics = source.diagnostics()
+    assert diagnostics["backflush_pattern"] == {
+        "pulses": 4,
+        "pulse_seconds": 5.0,
+        "pause_seconds": 60.0,
+    }
+    assert diagnostics["last_backflushes"] == ["2026-11-28T08:36:10+00:00"]
+
+
+async def test_power_backflush_pattern_with_noisy_readings(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A smart plug's noisy readings: the backflush and the shots are still right."""
+    hass.states.async_set("sensor.plug_power", "1.5", POWER)
+    await setup_source(
+        hass,
+        mock_config_entry,
+        "power",
+        "sensor.plug_power",
+        **{
+            CONF_POWER_ON_W: 30,
+            CONF_POWER_OFF_W: 10,
+            CONF_MIN_SECONDS: 15,
+            CONF_MAX_SECONDS: 60,
+            **PATTERN_ON,
+        },
+    )
+    trace: Trace = []
+    for cycle in range(5):
+        start = 100 + cycle * 22
+        trace += [
+            (start, "52", POWER),
+            (start + 3, "24", POWER),  # a dip between the thresholds
+            (start + 6, "1060", POWER),  # the heater comes on too
+            (start + 9 + cycle % 2, "2", POWER),  # 9 or 10 s, as readings fall
+            (start + 15, "12", POWER),  # noise while paused: not a start
+        ]
+    trace += [
+        (250, "51", POWER), (262, "19", POWER), (278, "2", POWER),  # a 28 s shot
+        (400, "45", POWER), (403, "2", POWER),  # a group flush
+    ]  # fmt: skip
+    await replay(hass, freezer, "sensor.plug_power", trace)
+    assert shots(hass) == 1
+    assert (
+        hass.states.get("sensor.gaggia_last_backflush").state
+        == "2026-11-28T08:32:56+00:00"
+    )
+    assert hass.states.get("sensor.gaggia_shots_since_backflush").state == "1"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},  # a machine set up before backflushes were recognised
+        {CONF_DETECT_BACKFLUSH: False},
+        {
+            **PATTERN_ON,
+            CONF_BACKFLUSH_SOURCE: "program",
+            CONF_BACKFLUSH_SOURCE_ENTITY: "binary_sensor.backflush_active",
+        },
+    ],
+)
+async def test_backflush_pattern_not_used(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    freezer: FrozenDateTimeFactory,
+    options: dict[str, Any],
+) -> None:
+    """Turned off, never turned on, or the machine reports its backflushes itself."""
+    hass.states.async_set("binary_sensor.brewing", "off")
+    hass.states.async_set("binary_sensor.backflush_active", "off")
+    await setup_source(
+        hass, mock_config_entry, "brewing", "binary_sensor.brewing", **options
+    )
+    await replay(hass, freezer, "binary_sensor.brewing", cleaning(10))
+    assert hass.states.get("sensor.gaggia_last_backflush").state == (
+        "2026-11-23T23:00:00+00:00"
+    )
+    assert shots(hass) == 0

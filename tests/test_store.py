@@ -23,6 +23,7 @@ from custom_components.espresso_maintenance.store import (
     StorageError,
     _file_version,
     migrate_records_from_version_1,
+    migrate_to_record_sources,
     state_from_dict,
     state_to_dict,
 )
@@ -209,19 +210,147 @@ def test_file_version(tmp_path: Path, content: str | None, version: int | None) 
     assert _file_version(path) == version
 
 
+ADDED_IN_2_3 = {
+    "record_sources": {},
+    "backflush_source_reading": None,
+    "descale_source_reading": None,
+}
+
+
 async def test_migration_of_other_versions(hass: HomeAssistant) -> None:
-    """Version 1 is migrated, a newer minor version reads as is, a newer major one is refused."""
+    """Older versions are migrated, a newer minor one reads as is, a newer major one is refused."""
     store = MachineStore(hass, "entry")
     data = {"shots_since_backflush": 1, "history": [], "undo": []}
     assert await store._async_migrate_func(1, 1, data) == {
         **data,
         "source_baseline": None,
+        **ADDED_IN_2_3,
     }
-    assert await store._async_migrate_func(1, 2, data) == data
-    assert await store._async_migrate_func(2, 3, data) is data
+    assert await store._async_migrate_func(1, 2, data) == {**data, **ADDED_IN_2_3}
+    assert await store._async_migrate_func(2, 1, data) == {**data, **ADDED_IN_2_3}
+    assert await store._async_migrate_func(2, 2, data) == {**data, **ADDED_IN_2_3}
+    assert await store._async_migrate_func(2, 4, data) is data
     with pytest.raises(StorageError) as err:
         await store._async_migrate_func(3, 1, data)
     assert err.value.translation_key == "storage_newer_version"
+
+
+def detected_state() -> MachineState:
+    """Return a busy state with detected records and a timestamp source's reading."""
+    state = record_maintenance(
+        busy_state(),
+        Kind.BACKFLUSH,
+        datetime(2026, 11, 3, 8, tzinfo=UTC),
+        source="binary_sensor.gaggia_pump",
+    )
+    state = record_maintenance(
+        state,
+        Kind.DESCALE,
+        datetime(2026, 10, 20, 8, tzinfo=UTC),
+        source="sensor.micra_last_descale",
+    )
+    return replace(state, descale_source_reading=datetime(2026, 10, 20, 8, tzinfo=UTC))
+
+
+def without_2_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Return what version 2.1 wrote for the same state."""
+    old = {key: value for key, value in data.items() if key not in ADDED_IN_2_3}
+    old["undo"] = [
+        {key: value for key, value in step.items() if key != "source"}
+        for step in data["undo"]
+    ]
+    return old
+
+
+def test_sources_are_kept_beside_the_records() -> None:
+    """Detected records keep their source; the record lines stay as 2.1 wrote them."""
+    state = detected_state()
+    data = state_to_dict(state)
+    assert state_from_dict(data) == state
+    sources = [record.source for record in state.history]
+    assert sources == [
+        None, "sensor.micra_last_descale", None, None, "binary_sensor.gaggia_pump"
+    ]  # fmt: skip
+    assert data["record_sources"] == {
+        "1": "sensor.micra_last_descale",
+        "4": "binary_sensor.gaggia_pump",
+    }
+    assert data["undo"][-2]["source"] == "binary_sensor.gaggia_pump"
+    assert data["descale_source_reading"] == "2026-10-20T08:00:00+00:00"
+    assert [line.split(" ")[0] for line in data["history"]] == [
+        "backflush", "descale", "backflush", "descale", "backflush"
+    ]  # fmt: skip
+    assert data["history"][-1] == "backflush 2026-11-03T08:00:00+00:00 3 8 -"
+
+
+async def test_a_2_1_file_is_migrated(hass: HomeAssistant) -> None:
+    """A 2.1 file reads as the same state, its records without a source."""
+    state = detected_state()
+    old = without_2_3(state_to_dict(state))
+    migrated = await MachineStore(hass, "entry")._async_migrate_func(2, 1, old)
+    read = state_from_dict(migrated)
+    assert read.history == tuple(
+        replace(record, source=None) for record in state.history
+    )
+    assert read.descale_source_reading is None
+    assert [step.record.source for step in read.undo] == [None] * len(state.undo)
+    assert replace(read, history=(), undo=(), descale_source_reading=None) == replace(
+        state, history=(), undo=(), descale_source_reading=None
+    )
+
+
+def test_a_2_3_file_reads_safely_without_its_new_fields() -> None:
+    """2.3 only adds fields: what 2.1 reads of a 2.3 file is the state, sources aside.
+
+    A 2.1 reader takes the file's fields it knows and ignores the others (its
+    migration returns a newer minor version as is), so going back a release
+    loses the sources and readings, never a record or a count.
+    """
+    state = detected_state()
+    data = state_to_dict(state)
+    old_view = without_2_3(data)
+    assert set(data) - set(old_view) == set(ADDED_IN_2_3)
+    assert old_view == without_2_3(state_to_dict(strip_sources(state)))
+
+
+def strip_sources(state: MachineState) -> MachineState:
+    """Return the state as a release without sources would keep it."""
+    return replace(
+        state,
+        history=tuple(replace(record, source=None) for record in state.history),
+        undo=tuple(
+            replace(step, record=replace(step.record, source=None))
+            for step in state.undo
+        ),
+        backflush_source_reading=None,
+        descale_source_reading=None,
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"record_sources": []},
+        {"record_sources": {"0": 5}},
+        {"record_sources": {"0": ""}},
+        {"record_sources": {"9": "sensor.x"}},
+        {"backflush_source_reading": "yesterday"},
+        {"undo": [{"record": "backflush 2026-11-01T10:00:00+00:00 1 1 -"}]},
+    ],
+)
+def test_unexpected_2_3_content_is_refused(change: dict[str, Any]) -> None:
+    """Sources and readings that do not fit are a storage_invalid error."""
+    data = state_to_dict(detected_state()) | change
+    with pytest.raises(StorageError) as err:
+        state_from_dict(data)
+    assert err.value.translation_key == "storage_invalid"
+
+
+def test_migration_of_a_damaged_2_1_file() -> None:
+    """A 2.1 file whose undo list is not a list of steps is refused, not guessed."""
+    with pytest.raises(StorageError) as err:
+        migrate_to_record_sources({"undo": [1]})
+    assert err.value.translation_key == "storage_invalid"
 
 
 async def test_setting_aside_nothing(hass: HomeAssistant, tmp_path: Path) -> None:

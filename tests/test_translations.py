@@ -15,6 +15,7 @@ from custom_components.espresso_maintenance import (
     button,
     calendar,
     event,
+    maintenance_sources,
     sensor,
     todo,
 )
@@ -80,6 +81,12 @@ def test_every_action_is_described() -> None:
         assert set(texts.get("fields", {})) == set(service.get("fields") or {})
 
 
+def problems_in(module: str) -> set[str]:
+    """Return the reasons a module gives for refusing a source entity."""
+    text = (PACKAGE / module).read_text(encoding="utf-8")
+    return set(re.findall(r'"(source_(?:is|not|power|used)[a-z_]*)"', text))
+
+
 def test_every_error_key_used_in_code_is_translated() -> None:
     """Exceptions, flow errors, aborts and issues raised in code all have text."""
     code = "\n".join(path.read_text(encoding="utf-8") for path in PACKAGE.glob("*.py"))
@@ -115,15 +122,26 @@ def test_every_error_key_used_in_code_is_translated() -> None:
         "machine_gone",
     }
     assert "max_not_above_min" in options_errors
-    problems = set(re.findall(r'"(source_(?:is|not|power)[a-z_]*)"', code))
-    assert len(problems) == 7
-    fix_flow_errors = ENGLISH["issues"]["source_missing"]["fix_flow"]["error"]
-    for errors in (
-        ENGLISH["config"]["error"],
-        ENGLISH["options"]["error"],
-        fix_flow_errors,
-    ):
-        assert problems <= set(errors)
+    shot_problems = problems_in("sources.py") | problems_in("shot_sources.py")
+    assert len(shot_problems) == 7
+    maintenance_problems = problems_in("sources.py") | problems_in(
+        "maintenance_sources.py"
+    )
+    assert maintenance_problems == {
+        "source_is_own_entity",
+        "source_not_found",
+        "source_not_timestamp",
+        "source_not_program",
+        "source_used_twice",
+    }
+    for errors in (ENGLISH["config"]["error"], ENGLISH["options"]["error"]):
+        assert shot_problems | maintenance_problems <= set(errors)
+    issues_texts = ENGLISH["issues"]
+    assert shot_problems <= set(issues_texts["source_missing"]["fix_flow"]["error"])
+    for key in maintenance_sources.MISSING_TRANSLATION_KEYS.values():
+        # A repair only offers entities of the same kind: never one in use.
+        fix_flow_errors = set(issues_texts[key]["fix_flow"]["error"])
+        assert maintenance_problems - {"source_used_twice"} <= fix_flow_errors
     assert options_errors <= set(ENGLISH["options"]["error"])
     aborts = set(re.findall(r'reason="([a-z_]+)"', code)) - {"machine_removed"}
     assert aborts <= set(ENGLISH["config"]["abort"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.const import CONF_NAME, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
@@ -11,6 +11,7 @@ from homeassistant.helpers.typing import ConfigType
 from .assist import async_remove_sentences, async_setup_intents
 from .const import (
     CONF_MACHINE_TYPE,
+    CONF_SHOT_SOURCE,
     CONF_STORAGE_CREATED,
     DOMAIN,
     MACHINE_TYPE_MODELS,
@@ -18,6 +19,7 @@ from .const import (
 from .discovery import async_link_device, async_start_discovery
 from .language import async_load_languages
 from .machine import EspressoConfigEntry, Machine, initial_state
+from .maintenance_sources import maintenance_source, maintenance_source_configs
 from .model import MachineType
 from .repairs import (
     async_create_storage_issue,
@@ -27,6 +29,7 @@ from .repairs import (
 )
 from .services import async_setup_services
 from .shot_sources import ShotSource, source_config_from_entry
+from .sources import EntitySource, async_delete_unused_issues
 from .store import MachineStore, StorageError
 
 PLATFORMS = [
@@ -86,12 +89,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> 
     machine = Machine(hass, entry, store, state, device.id)
     entry.runtime_data = machine
     await machine.async_start()
-    if (source_config := source_config_from_entry(entry)) is not None:
-        machine.shot_source = ShotSource(hass, machine, source_config)
-        entry.async_on_unload(machine.shot_source.async_start())
+    _async_start_sources(hass, machine)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
+
+
+@callback
+def _async_start_sources(hass: HomeAssistant, machine: Machine) -> None:
+    """Record shots and maintenance from the entities chosen in the options."""
+    entry = machine.entry
+    sources: dict[str, EntitySource] = {}
+    if (shot_config := source_config_from_entry(entry)) is not None:
+        sources[CONF_SHOT_SOURCE] = ShotSource(hass, machine, shot_config)
+    for config in maintenance_source_configs(entry, machine.settings):
+        sources[config.option] = maintenance_source(hass, machine, config)
+    async_delete_unused_issues(hass, entry, set(sources))
+    for option, source in sources.items():
+        machine.sources[option] = source
+        entry.async_on_unload(source.async_start())
 
 
 async def _async_update_listener(

@@ -93,6 +93,8 @@ def past_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
             )
         if record.note:
             lines.append(texts.text("calendar_note", note=record.note))
+        if record.source:
+            lines.append(texts.text("calendar_source", source=record.source))
         start = dt_util.as_local(record.performed_at)
         events.append(
             CalendarEvent(

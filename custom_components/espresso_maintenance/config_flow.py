@@ -26,11 +26,11 @@ import voluptuous as vol
 from .const import (
     CONF_BACKFLUSH_INTERVAL_DAYS,
     CONF_BACKFLUSH_INTERVAL_SHOTS,
+    CONF_BACKFLUSH_PULSE_SECONDS,
     CONF_BACKFLUSH_SOURCE,
-    CONF_BACKFLUSH_SOURCE_ENTITY,
     CONF_DESCALE_INTERVAL_DAYS,
     CONF_DESCALE_SOURCE,
-    CONF_DESCALE_SOURCE_ENTITY,
+    CONF_DETECT_BACKFLUSH,
     CONF_HARDNESS_UNIT,
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
@@ -56,7 +56,7 @@ from .const import (
     MAX_SHOTS_SINCE_BACKFLUSH,
     MAX_SOURCE_SECONDS,
 )
-from .detectors import SourceKind
+from .detectors import MaintenanceSourceKind, SourceKind
 from .discovery import FoundMachine, async_find_machine, async_find_machines
 from .hardness import (
     check_hardness,
@@ -64,16 +64,24 @@ from .hardness import (
     number_selector,
     select_selector,
 )
+from .maintenance_sources import (
+    check_entity,
+    check_kinds,
+    entity_schema,
+    kinds_schema,
+    source_kind,
+)
 from .model import (
     RECOMMENDED_BACKFLUSH_DAYS,
     TYPICAL_THREE_WAY_VALVE,
     HardnessUnit,
+    Kind,
     MachineType,
     hardness_to_mg_l,
     recommended_backflush_shots,
     recommended_descale_days,
 )
-from .shot_sources import source_problem, source_schema
+from .shot_sources import check_pattern, source_problem, source_schema, source_values
 
 # The pick_machine step's choice for a machine no integration knows.
 BY_HAND = "by_hand"
@@ -96,7 +104,9 @@ def _name_schema(name: str | None, machine_type: str | None) -> dict[Any, Any]:
     }
 
 
-def _usage_schema(values: dict[str, Any]) -> dict[Any, Any]:
+def _usage_schema(
+    values: dict[str, Any], maintenance: tuple[Kind, ...] = tuple(Kind)
+) -> dict[Any, Any]:
     return {
         vol.Required(
             CONF_TRACK_DESCALE, default=values.get(CONF_TRACK_DESCALE, True)
@@ -110,6 +120,7 @@ def _usage_schema(values: dict[str, Any]) -> dict[Any, Any]:
             CONF_SHOT_SOURCE,
             default=values.get(CONF_SHOT_SOURCE, SourceKind.NONE.value),
         ): select_selector([kind.value for kind in SourceKind], CONF_SHOT_SOURCE),
+        **kinds_schema(values, maintenance),
     }
 
 
@@ -120,13 +131,54 @@ USAGE_KEYS = (
     CONF_HARDNESS_UNIT,
     CONF_SHOT_SOURCE,
 )
-SOURCE_KEYS = (
-    CONF_SOURCE_ENTITY,
-    CONF_MIN_SECONDS,
-    CONF_MAX_SECONDS,
-    CONF_POWER_ON_W,
-    CONF_POWER_OFF_W,
+
+
+def _usage_values(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Return the options the usage form gave; an unasked maintenance source is none."""
+    return {key: user_input.get(key) for key in USAGE_KEYS} | {
+        option: source_kind(user_input, kind).value
+        for kind, option in (
+            (Kind.BACKFLUSH, CONF_BACKFLUSH_SOURCE),
+            (Kind.DESCALE, CONF_DESCALE_SOURCE),
+        )
+    }
+
+
+# The steps choosing the source entities, in order, and whether each is needed.
+SOURCE_STEPS = (
+    ("shot_source", lambda options: options[CONF_SHOT_SOURCE] != SourceKind.NONE),
+    (
+        "backflush_source",
+        lambda options: (
+            source_kind(options, Kind.BACKFLUSH) is not MaintenanceSourceKind.NONE
+        ),
+    ),
+    (
+        "descale_source",
+        lambda options: (
+            source_kind(options, Kind.DESCALE) is not MaintenanceSourceKind.NONE
+        ),
+    ),
 )
+
+
+def _next_source_step(options: dict[str, Any], after: str | None) -> str | None:
+    """Return the next source step the chosen options need, after a step."""
+    names = [name for name, _needed in SOURCE_STEPS]
+    start = 0 if after is None else names.index(after) + 1
+    for name, needed in SOURCE_STEPS[start:]:
+        if needed(options):
+            return name
+    return None
+
+
+def _pattern_asked(options: dict[str, Any], valve: bool) -> bool:
+    """Ask for the backflush pattern only where it would be used.
+
+    That is a machine with a three-way valve whose backflushes are not
+    reported by a source of its own.
+    """
+    return valve and source_kind(options, Kind.BACKFLUSH) is MaintenanceSourceKind.NONE
 
 
 def _check_source(
@@ -148,11 +200,11 @@ def _check_source(
             errors[CONF_POWER_ON_W] = "power_not_positive"
         if not 0 <= user_input[CONF_POWER_OFF_W] < user_input[CONF_POWER_ON_W]:
             errors[CONF_POWER_OFF_W] = "off_not_below_on"
-    return errors
-
-
-def _source_values(user_input: dict[str, Any]) -> dict[str, Any]:
-    return {key: user_input[key] for key in SOURCE_KEYS if key in user_input}
+    pattern_errors = check_pattern(user_input)
+    if CONF_MIN_SECONDS in errors:
+        # Compared with a shortest shot that is wrong itself: that error says it.
+        pattern_errors.pop(CONF_BACKFLUSH_PULSE_SECONDS, None)
+    return errors | pattern_errors
 
 
 def _check_usage(user_input: dict[str, Any]) -> dict[str, str]:
@@ -222,7 +274,8 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data: dict[str, Any] = {}
         self._options: dict[str, Any] = {}
         # A machine found on another integration's device, and the answers it
-        # suggests; every step takes its defaults from them.
+        # suggests; every step takes its defaults from them, and what the user
+        # enters always wins.
         self._found: FoundMachine | None = None
         self._discovered: dict[str, Any] = {}
         self._by_hand = False
@@ -284,13 +337,13 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask about the valve, descaling, use and water."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _check_usage(user_input)
+            errors = _check_usage(user_input) | check_kinds(
+                user_input, valve=user_input[CONF_THREE_WAY_VALVE]
+            )
             if not errors:
                 self._data[CONF_THREE_WAY_VALVE] = user_input[CONF_THREE_WAY_VALVE]
-                self._options = {key: user_input.get(key) for key in USAGE_KEYS}
-                if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
-                    return await self.async_step_shot_source()
-                return await self.async_step_maintenance()
+                self._options = _usage_values(user_input)
+                return await self._async_next_step(None)
         values = user_input or self._machine_defaults()
         valve_default = values.get(
             CONF_THREE_WAY_VALVE,
@@ -319,13 +372,16 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             errors = _check_source(self.hass, kind, user_input)
             if not errors:
-                self._options.update(_source_values(user_input))
-                return await self.async_step_maintenance()
+                self._options.update(source_values(user_input))
+                return await self._async_next_step("shot_source")
+        schema = source_schema(
+            kind,
+            user_input or self._source_defaults(kind),
+            backflush=_pattern_asked(self._options, self._data[CONF_THREE_WAY_VALVE]),
+        )
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(
-                source_schema(kind, user_input or self._source_defaults(kind))
-            ),
+            data_schema=vol.Schema(schema),
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
             last_step=False,
@@ -334,6 +390,55 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
     async_step_shot_source_brewing = async_step_shot_source
     async_step_shot_source_power = async_step_shot_source
     async_step_shot_source_counter = async_step_shot_source
+
+    async def async_step_backflush_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the entity that reports backflushes."""
+        return await self._async_maintenance_source(Kind.BACKFLUSH, user_input)
+
+    async def async_step_descale_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the entity that reports descales."""
+        return await self._async_maintenance_source(Kind.DESCALE, user_input)
+
+    async def _async_maintenance_source(
+        self, maintenance: Kind, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        kind = source_kind(self._options, maintenance)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = check_entity(
+                self.hass, maintenance, kind, user_input, self._options
+            )
+            if not errors:
+                self._options.update(user_input)
+                return await self._async_next_step(f"{maintenance}_source")
+        return self.async_show_form(
+            step_id=f"{maintenance}_source",
+            data_schema=vol.Schema(
+                entity_schema(
+                    maintenance,
+                    kind,
+                    user_input or self._maintenance_entity_defaults(maintenance, kind),
+                )
+            ),
+            description_placeholders={"name": self._data[CONF_NAME]},
+            errors=errors,
+            last_step=False,
+        )
+
+    async def _async_next_step(self, after: str | None) -> ConfigFlowResult:
+        """Go on to the next source the options need, then to the intervals."""
+        steps = {
+            "shot_source": self.async_step_shot_source,
+            "backflush_source": self.async_step_backflush_source,
+            "descale_source": self.async_step_descale_source,
+        }
+        if (step := _next_source_step(self._options, after)) is not None:
+            return await steps[step]()
+        return await self.async_step_maintenance()
 
     async def async_step_maintenance(
         self, user_input: dict[str, Any] | None = None
@@ -348,7 +453,6 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
             errors = _check_intervals(user_input, keys) | _check_start(user_input)
             if not errors:
                 options = {
-                    **self._maintenance_source_defaults(valve, track_descale),
                     **self._options,
                     **recommended,
                     **{key: int(user_input[key]) for key in keys},
@@ -616,16 +720,18 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
             return {CONF_SOURCE_ENTITY: entity_id}
         return {}
 
-    def _maintenance_source_defaults(
-        self, valve: bool, track_descale: bool
+    def _maintenance_entity_defaults(
+        self, maintenance: Kind, kind: MaintenanceSourceKind
     ) -> dict[str, Any]:
-        """Return the found maintenance sources of what is tracked."""
-        keys = []
-        if valve:
-            keys += [CONF_BACKFLUSH_SOURCE, CONF_BACKFLUSH_SOURCE_ENTITY]
-        if track_descale:
-            keys += [CONF_DESCALE_SOURCE, CONF_DESCALE_SOURCE_ENTITY]
-        return {key: self._discovered[key] for key in keys if key in self._discovered}
+        """Return the found device's best entity for the kind of maintenance source."""
+        option = (
+            CONF_BACKFLUSH_SOURCE
+            if maintenance is Kind.BACKFLUSH
+            else CONF_DESCALE_SOURCE
+        )
+        if self._found and (entity_id := self._found.sources[option].get(kind)):
+            return {f"{option}_entity": entity_id}
+        return {}
 
     def _link(self) -> dict[str, Any]:
         """Return the link to the found machine's device, for the entry's data."""
@@ -658,6 +764,11 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         """Start with the current options."""
         self._usage: dict[str, Any] = {}
         self._source: dict[str, Any] = {}
+        self._maintenance: dict[str, Any] = {}
+
+    @property
+    def _valve(self) -> bool:
+        return bool(self.config_entry.data[CONF_THREE_WAY_VALVE])
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -665,16 +776,18 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         """Change descale tracking, use and water."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _check_usage(user_input)
+            errors = _check_usage(user_input) | check_kinds(
+                user_input, valve=self._valve
+            )
             if not errors:
-                self._usage = {key: user_input.get(key) for key in USAGE_KEYS}
-                if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
-                    return await self.async_step_shot_source()
-                return await self.async_step_limits()
+                self._usage = _usage_values(user_input)
+                return await self._async_next_step(None)
         values = user_input or dict(self.config_entry.options)
+        # Without a three-way valve there is no backflush to record.
+        maintenance = tuple(Kind) if self._valve else (Kind.DESCALE,)
         return self.async_show_form(
             step_id="init",
-            data_schema=vol.Schema(_usage_schema(values)),
+            data_schema=vol.Schema(_usage_schema(values, maintenance)),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
         )
@@ -689,13 +802,20 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         if user_input is not None:
             errors = _check_source(self.hass, kind, user_input)
             if not errors:
-                self._source = _source_values(user_input)
-                return await self.async_step_limits()
+                self._source = source_values(user_input)
+                return await self._async_next_step("shot_source")
         same_kind = current.get(CONF_SHOT_SOURCE) == kind
-        values = user_input or (dict(current) if same_kind else {})
+        # A machine set up before backflushes were recognised in the pulses
+        # keeps that off until the user turns it on.
+        values = user_input or (
+            {CONF_DETECT_BACKFLUSH: False, **current} if same_kind else {}
+        )
+        schema = source_schema(
+            kind, values, backflush=_pattern_asked(self._usage, self._valve)
+        )
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(source_schema(kind, values)),
+            data_schema=vol.Schema(schema),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
             last_step=False,
@@ -704,6 +824,52 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
     async_step_shot_source_brewing = async_step_shot_source
     async_step_shot_source_power = async_step_shot_source
     async_step_shot_source_counter = async_step_shot_source
+
+    async def async_step_backflush_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the entity that reports backflushes."""
+        return await self._async_maintenance_source(Kind.BACKFLUSH, user_input)
+
+    async def async_step_descale_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the entity that reports descales."""
+        return await self._async_maintenance_source(Kind.DESCALE, user_input)
+
+    async def _async_maintenance_source(
+        self, maintenance: Kind, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Ask for the entity, prefilled when the kind of source is unchanged."""
+        kind = source_kind(self._usage, maintenance)
+        current = self.config_entry.options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chosen = {**self._usage, **self._source, **self._maintenance}
+            errors = check_entity(self.hass, maintenance, kind, user_input, chosen)
+            if not errors:
+                self._maintenance.update(user_input)
+                return await self._async_next_step(f"{maintenance}_source")
+        same_kind = source_kind(current, maintenance) is kind
+        values = user_input or (dict(current) if same_kind else {})
+        return self.async_show_form(
+            step_id=f"{maintenance}_source",
+            data_schema=vol.Schema(entity_schema(maintenance, kind, values)),
+            description_placeholders={"name": self.config_entry.title},
+            errors=errors,
+            last_step=False,
+        )
+
+    async def _async_next_step(self, after: str | None) -> ConfigFlowResult:
+        """Go on to the next source the options need, then to the limits."""
+        steps = {
+            "shot_source": self.async_step_shot_source,
+            "backflush_source": self.async_step_backflush_source,
+            "descale_source": self.async_step_descale_source,
+        }
+        if (step := _next_source_step(self._usage, after)) is not None:
+            return await steps[step]()
+        return await self.async_step_limits()
 
     async def async_step_limits(
         self, user_input: dict[str, Any] | None = None
@@ -730,7 +896,7 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
                 }
                 limits.update({key: int(user_input[key]) for key in keys})
                 return self.async_create_entry(
-                    data={**self._usage, **self._source, **limits}
+                    data={**self._usage, **self._source, **self._maintenance, **limits}
                 )
         defaults = {
             key: recommended[key]

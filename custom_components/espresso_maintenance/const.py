@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from .model import HardnessUnit, MachineType
+from .model import HardnessUnit, Kind, MachineType
 
 DOMAIN: Final = "espresso_maintenance"
 LOGGER = logging.getLogger(__package__)
@@ -36,11 +36,6 @@ CONF_MIN_SECONDS: Final = "min_seconds"
 CONF_MAX_SECONDS: Final = "max_seconds"
 CONF_POWER_ON_W: Final = "power_on_w"
 CONF_POWER_OFF_W: Final = "power_off_w"
-# Recording maintenance from another entity: "none", "timestamp" or "program".
-CONF_BACKFLUSH_SOURCE: Final = "backflush_source"
-CONF_BACKFLUSH_SOURCE_ENTITY: Final = "backflush_source_entity"
-CONF_DESCALE_SOURCE: Final = "descale_source"
-CONF_DESCALE_SOURCE_ENTITY: Final = "descale_source_entity"
 # The device of another integration a discovered machine belongs to, written as
 # "<integration>:<identifier>" (also the config entry's unique ID, so the device
 # is offered once and ignoring it sticks).
@@ -51,6 +46,27 @@ DEFAULT_POWER_ON_W: Final = 1300.0
 DEFAULT_POWER_OFF_W: Final = 1100.0
 # Longer than any shot, steam or cleaning cycle.
 MAX_SOURCE_SECONDS: Final = 600
+# Recognising a backflush in a brewing or power source's pulses (defaults and
+# their sources in detectors.py).
+CONF_DETECT_BACKFLUSH: Final = "detect_backflush"
+CONF_BACKFLUSH_PULSES: Final = "backflush_pulses"
+CONF_BACKFLUSH_PULSE_SECONDS: Final = "backflush_pulse_seconds"
+CONF_BACKFLUSH_PAUSE_SECONDS: Final = "backflush_pause_seconds"
+# Fewer pulses is a pair of flushes; more than a few minutes of them is no pattern.
+MIN_BACKFLUSH_PULSES: Final = 2
+MAX_BACKFLUSH_PULSES: Final = 20
+MAX_BACKFLUSH_PAUSE_SECONDS: Final = 300
+
+# Maintenance recorded from the machine's own entities.
+CONF_BACKFLUSH_SOURCE: Final = "backflush_source"
+CONF_BACKFLUSH_SOURCE_ENTITY: Final = "backflush_source_entity"
+CONF_DESCALE_SOURCE: Final = "descale_source"
+CONF_DESCALE_SOURCE_ENTITY: Final = "descale_source_entity"
+# The shortest on-time of a cleaning program entity that is a program run, not
+# flapping: an automatic backflush program (La Marzocco's runs its pulses for
+# about a minute and a half) and a descaling program (20 to 45 minutes on
+# bean-to-cup machines, rinse included).
+PROGRAM_MIN_SECONDS: Final = {Kind.BACKFLUSH: 20, Kind.DESCALE: 120}
 
 # The starting point, used once when the machine's storage is created.
 CONF_LAST_BACKFLUSH: Final = "last_backflush"
@@ -108,4 +124,4 @@ EVENT_TYPES: Final = (
 )
 
 STORAGE_VERSION: Final = 2
-STORAGE_MINOR_VERSION: Final = 1
+STORAGE_MINOR_VERSION: Final = 3

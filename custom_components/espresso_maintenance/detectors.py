@@ -1,16 +1,17 @@
-"""Shot detection from another entity's readings: brewing switch, power, shot counter.
+"""Detection from another entity's readings: shots, and maintenance the machine reports.
 
 Pure Python with no Home Assistant imports. Each detector is fed one reading at a
-time, in order, with the moment it was taken, and says when a shot was pulled. A
-reading that is missing (unavailable, unknown, not a number) is None: it never
-counts and it cancels a pulse in progress, so neither a restart of Home Assistant
-nor one of the source device in the middle of a shot creates a shot.
+time, in order, with the moment it was taken, and says when a shot was pulled or
+a backflush or descale was done. A reading that is missing (unavailable, unknown,
+not a number) is None: it never counts and it cancels a pulse in progress, so
+neither a restart of Home Assistant nor one of the source device in the middle of
+a shot or a cleaning program creates a record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 import math
 
@@ -200,3 +201,150 @@ def read_counter(
     return CounterReading(
         shots=shots, baseline=baseline + shots, change=CounterChange.SHOTS
     )
+
+
+class MaintenanceSourceKind(StrEnum):
+    """Where backflush or descale records come from besides the buttons and actions."""
+
+    NONE = "none"
+    TIMESTAMP = "timestamp"
+    PROGRAM = "program"
+
+
+# A machine's (or its cloud's) clock a little ahead of Home Assistant's: a last
+# cleaning time up to this far in the future is taken as now; further is garbage.
+TIMESTAMP_CLOCK_SKEW = timedelta(minutes=5)
+# Rinse cycles after a backflush, or a program that stops and starts again, belong
+# to the same cleaning while they follow each other within this time. Cleaning
+# instructions have the blind basket rinsed and the cycles repeated without
+# detergent right after the detergent cycles (a minute or two), and some let the
+# detergent soak for ten to fifteen minutes first.
+CLEANING_SESSION = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimestampReading:
+    """What a timestamp source's value means: a record to make, and what to remember."""
+
+    record_at: datetime | None
+    reading: datetime | None
+
+
+def read_timestamp(
+    value: datetime | None,
+    *,
+    last_record: datetime | None,
+    last_reading: datetime | None,
+    now: datetime,
+) -> TimestampReading:
+    """Turn a last-maintenance time reported by the machine into a record.
+
+    A value later than both the last record of that maintenance and the last
+    value read records it, performed at that time. Anything else records
+    nothing: a value at or before the last record (already known, or a record
+    entered by hand after it), the same value read again (after a restart, or
+    after the user undid its record), a missing value, or one too far in the
+    future to be a clock's small lead. The reading to remember never goes back.
+    """
+    if value is None or value > now + TIMESTAMP_CLOCK_SKEW:
+        return TimestampReading(record_at=None, reading=last_reading)
+    reading = value if last_reading is None else max(value, last_reading)
+    known = [moment for moment in (last_record, last_reading) if moment is not None]
+    if known and value <= max(known):
+        return TimestampReading(record_at=None, reading=reading)
+    return TimestampReading(record_at=min(value, now), reading=reading)
+
+
+class ProgramDetector:
+    """A program ran: an observed off→on, on for at least `min_s`, then off.
+
+    It is recorded at the moment it turned off. Shorter on-times (flapping), a
+    missing reading in the middle, or a program already running when watching
+    began (a restart) record nothing. Further runs within a cleaning session of
+    a recorded one (a rinse program, a program stopped and started again) are
+    the same cleaning and are not recorded again.
+    """
+
+    def __init__(self, min_s: float) -> None:
+        """Set the shortest on-time that is a program."""
+        self._on_times = BrewingDetector(min_s, math.inf)
+        self._session_end: datetime | None = None
+
+    def update(self, is_on: bool | None, at: datetime) -> datetime | None:
+        """Feed a reading: True on, False off, None missing. Return a program's end."""
+        pulse = self._on_times.update(is_on, at)
+        if pulse is None or pulse.result is not PulseResult.SHOT:
+            return None
+        in_session = (
+            self._session_end is not None and pulse.started <= self._session_end
+        )
+        self._session_end = at + CLEANING_SESSION
+        return None if in_session else at
+
+
+# A backflush with a blind basket, from the manufacturers' and detergent makers'
+# cleaning instructions: the pump is run for about ten seconds (five to fifteen),
+# stopped for about ten (ten to thirty), and this is done five times, then once
+# more without detergent. Four pulses are asked for, so a cycle cut short still
+# counts; a pulse must last five seconds, longer than the few seconds of a group
+# flush; a pause may last a minute, twice the longest in the instructions, for
+# slow hands and power readings that come every few seconds.
+DEFAULT_BACKFLUSH_PULSES = 4
+DEFAULT_BACKFLUSH_PULSE_SECONDS = 5
+DEFAULT_BACKFLUSH_PAUSE_SECONDS = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class PulsePattern:
+    """The run of short pump pulses that is a backflush."""
+
+    pulses: int = DEFAULT_BACKFLUSH_PULSES
+    pulse_s: float = DEFAULT_BACKFLUSH_PULSE_SECONDS
+    pause_s: float = DEFAULT_BACKFLUSH_PAUSE_SECONDS
+
+
+class BackflushPatternDetector:
+    """A backflush is a run of cleaning pulses seen by a brewing or power source.
+
+    A cleaning pulse is too short to be a shot but lasts at least `pulse_s`, so
+    none of a backflush's pulses is ever a shot, and a shot stays a shot
+    whatever comes before or after it. A run is cleaning pulses each starting
+    within `pause_s` of the end of the one before; shorter pulses (group
+    flushes) are passed over, while a shot, steaming or a missing reading ends
+    the run. The backflush is recorded when the run reaches `pulses`, at the
+    end of that pulse; runs within a cleaning session of it (the rinse cycles)
+    are the same cleaning and are not recorded again.
+    """
+
+    def __init__(self, pattern: PulsePattern) -> None:
+        """Set the pattern to look for."""
+        self.pattern = pattern
+        self._run = 0
+        self._last_end: datetime | None = None
+        self._session_end: datetime | None = None
+
+    def update(self, pulse: Pulse) -> datetime | None:
+        """Feed a finished pulse; return when a backflush was done, if it ends one."""
+        if pulse.result is not PulseResult.TOO_SHORT:
+            self._run = 0
+            self._last_end = None
+            return None
+        if pulse.duration_s < self.pattern.pulse_s:
+            return None
+        end = pulse.started + timedelta(seconds=pulse.duration_s)
+        pause = (
+            None
+            if self._last_end is None
+            else (pulse.started - self._last_end).total_seconds()
+        )
+        self._run = (
+            1 if pause is None or pause > self.pattern.pause_s else self._run + 1
+        )
+        self._last_end = end
+        if self._session_end is not None and pulse.started <= self._session_end:
+            self._session_end = end + CLEANING_SESSION
+            return None
+        if self._run < self.pattern.pulses:
+            return None
+        self._session_end = end + CLEANING_SESSION
+        return end

@@ -7,8 +7,11 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_BACKFLUSH_SOURCE, CONF_DESCALE_SOURCE, CONF_SHOT_SOURCE
 from .machine import EspressoConfigEntry
 from .model import HISTORY_LIMIT, Kind
+
+SOURCE_OPTIONS = (CONF_SHOT_SOURCE, CONF_BACKFLUSH_SOURCE, CONF_DESCALE_SOURCE)
 
 
 async def async_get_config_entry_diagnostics(
@@ -26,9 +29,12 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "status": machine.status_as_dict(),
-        "shot_source": machine.shot_source.diagnostics()
-        if machine.shot_source
-        else None,
+        **{
+            option: source.diagnostics()
+            if (source := machine.sources.get(option))
+            else None
+            for option in SOURCE_OPTIONS
+        },
         "state": {
             "backflush_due_notified": state.backflush_due_notified,
             "descale_due_notified": state.descale_due_notified,
@@ -47,6 +53,7 @@ async def async_get_config_entry_diagnostics(
                     "performed_at": record.performed_at.isoformat(),
                     "shots_since_backflush": record.shots_since_backflush,
                     "has_note": record.note is not None,
+                    "source": record.source,
                 }
                 for record in history[-10:]
             ],

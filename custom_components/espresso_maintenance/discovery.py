@@ -42,14 +42,9 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .detectors import SourceKind
+from .detectors import MaintenanceSourceKind, SourceKind
 from .machine import EspressoConfigEntry
 from .model import MachineType
-
-# Values of the backflush and descale source options.
-MAINTENANCE_SOURCE_NONE: Final = "none"
-MAINTENANCE_SOURCE_TIMESTAMP: Final = "timestamp"
-MAINTENANCE_SOURCE_PROGRAM: Final = "program"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,9 +159,11 @@ LA_MARZOCCO = MachineIntegration(
     # backflush done while Home Assistant is down; the program sensor does not.
     backflush_sources=(
         SourceChoice(
-            kind=MAINTENANCE_SOURCE_TIMESTAMP, entity=LA_MARZOCCO_LAST_CLEANING
+            kind=MaintenanceSourceKind.TIMESTAMP, entity=LA_MARZOCCO_LAST_CLEANING
         ),
-        SourceChoice(kind=MAINTENANCE_SOURCE_PROGRAM, entity=LA_MARZOCCO_BACKFLUSHING),
+        SourceChoice(
+            kind=MaintenanceSourceKind.PROGRAM, entity=LA_MARZOCCO_BACKFLUSHING
+        ),
     ),
 )
 
@@ -288,13 +285,13 @@ def _found_machine(
             integration.backflush_sources,
             CONF_BACKFLUSH_SOURCE,
             CONF_BACKFLUSH_SOURCE_ENTITY,
-            MAINTENANCE_SOURCE_NONE,
+            MaintenanceSourceKind.NONE,
         ),
         (
             integration.descale_sources,
             CONF_DESCALE_SOURCE,
             CONF_DESCALE_SOURCE_ENTITY,
-            MAINTENANCE_SOURCE_NONE,
+            MaintenanceSourceKind.NONE,
         ),
     ):
         sources[kind_key] = _candidates(choices, entities)

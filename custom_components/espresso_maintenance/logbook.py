@@ -36,6 +36,8 @@ def async_describe_events(
         message = texts.text(f"logbook_{event_type}", **values)
         if note := data.get("note"):
             message += f" ({texts.text('logbook_note', note=note)})"
+        if source := data.get("source"):
+            message += f" ({texts.text('logbook_source', source=source)})"
         return {
             LOGBOOK_ENTRY_NAME: name or DOMAIN,
             LOGBOOK_ENTRY_MESSAGE: message,

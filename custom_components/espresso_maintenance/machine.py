@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_NAME, EVENT_CORE_CONFIG_UPDATE
@@ -27,6 +27,7 @@ from .const import (
     CONF_DESCALE_INTERVAL_DAYS,
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
+    CONF_SHOT_SOURCE,
     CONF_SHOTS_PER_DAY,
     CONF_SHOTS_SINCE_BACKFLUSH,
     CONF_THREE_WAY_VALVE,
@@ -41,15 +42,24 @@ from .const import (
     EVENT_RECORD_UNDONE,
     LOGGER,
 )
-from .detectors import CounterReading, read_counter
+from .detectors import CounterReading, TimestampReading, read_counter, read_timestamp
 from .model import Kind, MachineState, Settings, Status
 from .store import MachineStore, StorageError
 
-if TYPE_CHECKING:
-    from .shot_sources import ShotSource
-
 type EspressoConfigEntry = ConfigEntry[Machine]
 type MachineEventListener = Callable[[str, dict[str, Any]], None]
+
+
+class Source(Protocol):
+    """Something that records on the machine from another entity's states.
+
+    The shot and maintenance sources (shot_sources.py, maintenance_sources.py)
+    call the machine; the machine only keeps them for the diagnostics.
+    """
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Describe the source and what it saw lately."""
+
 
 RECORDED_EVENT = {
     Kind.BACKFLUSH: EVENT_BACKFLUSH_RECORDED,
@@ -96,6 +106,35 @@ def now_utc() -> datetime:
     return dt_util.utcnow().replace(microsecond=0)
 
 
+def _maintenance(
+    state: MachineState,
+    kind: Kind,
+    performed_at: datetime,
+    *,
+    note: str | None,
+    source: str | None,
+    now: datetime,
+) -> tuple[MachineState, tuple[str, dict[str, Any]]]:
+    """Record a maintenance on a state; return the new state and its event."""
+    new_state = model.record_maintenance(
+        state,
+        kind,
+        # Records keep seconds; a detected moment has its fraction dropped.
+        performed_at.replace(microsecond=0),
+        note,
+        recorded_at=now,
+        source=source,
+    )
+    event = {
+        "performed_at": new_state.undo[-1].record.performed_at.isoformat(),
+        "note": note,
+        "source": source,
+        "shots_since_backflush": state.shots_since_backflush,
+        "total_shots": state.total_shots,
+    }
+    return new_state, (RECORDED_EVENT[kind], event)
+
+
 class Machine:
     """One espresso machine: its settings, its state and what follows from them."""
 
@@ -123,13 +162,19 @@ class Machine:
         self._prediction: (
             tuple[MachineState, Status, tuple[date, str], date | None] | None
         ) = None
-        # Set when shots are also counted from another entity.
-        self.shot_source: ShotSource | None = None
+        # The entities recorded from, by the option that chose them
+        # (shot_source, backflush_source, descale_source).
+        self.sources: dict[str, Source] = {}
 
     @property
     def name(self) -> str:
         """Return the machine's name."""
         return str(self.entry.data[CONF_NAME])
+
+    @property
+    def shot_source(self) -> Source | None:
+        """Return the source shots are counted from besides the buttons, if any."""
+        return self.sources.get(CONF_SHOT_SOURCE)
 
     def status_as_dict(self) -> dict[str, Any]:
         """Describe the machine's status for actions, assistants and diagnostics."""
@@ -254,23 +299,60 @@ class Machine:
             )
 
     async def async_record_maintenance(
-        self, kind: Kind, performed_at: datetime | None = None, note: str | None = None
+        self,
+        kind: Kind,
+        performed_at: datetime | None = None,
+        note: str | None = None,
+        *,
+        source: str | None = None,
     ) -> None:
-        """Record a backflush or descale, now or back-dated."""
+        """Record a backflush or descale, now or back-dated.
+
+        `source` is the entity it was detected from; None when entered by hand.
+        """
         now = now_utc()
-        performed_at = performed_at or now
         async with self._lock:
-            before = self.state
-            new_state = model.record_maintenance(
-                before, kind, performed_at, note, recorded_at=now
+            new_state, event = _maintenance(
+                self.state,
+                kind,
+                performed_at or now,
+                note=note,
+                source=source,
+                now=now,
             )
-            event = {
-                "performed_at": new_state.undo[-1].record.performed_at.isoformat(),
-                "note": note,
-                "shots_since_backflush": before.shots_since_backflush,
-                "total_shots": before.total_shots,
-            }
-            await self._async_commit(new_state, [(RECORDED_EVENT[kind], event)])
+            await self._async_commit(new_state, [event])
+
+    async def async_apply_maintenance_reading(
+        self, kind: Kind, value: datetime | None, source: str
+    ) -> TimestampReading:
+        """Record the maintenance a timestamp source shows, if it is new.
+
+        The last value is read and kept under the lock, together with the
+        record, so a value seen twice in quick succession is recorded once.
+        """
+        now = now_utc()
+        async with self._lock:
+            reading = read_timestamp(
+                value,
+                last_record=self.state.last(kind),
+                last_reading=self.state.source_reading(kind),
+                now=now,
+            )
+            new_state = model.remember_source_reading(self.state, kind, reading.reading)
+            events = []
+            if reading.record_at is not None:
+                new_state, event = _maintenance(
+                    new_state,
+                    kind,
+                    reading.record_at,
+                    note=None,
+                    source=source,
+                    now=now,
+                )
+                events.append(event)
+            if new_state != self.state:
+                await self._async_commit(new_state, events)
+            return reading
 
     async def async_undo_last_record(self) -> None:
         """Take back the latest backflush or descale record."""
@@ -289,6 +371,7 @@ class Machine:
                 "kind": record.kind.value,
                 "performed_at": record.performed_at.isoformat(),
                 "note": record.note,
+                "source": record.source,
             }
             await self._async_commit(new_state, [(EVENT_RECORD_UNDONE, event)])
 

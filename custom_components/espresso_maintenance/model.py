@@ -184,6 +184,9 @@ class Record:
     total_shots: int
     # When a back-dated record was entered: the counters above are from then.
     recorded_at: datetime | None = None
+    # The entity a record was detected from; None when entered by hand (a
+    # button, an action, the to-do list or a voice command).
+    source: str | None = None
 
     @property
     def counted_at(self) -> datetime:
@@ -220,10 +223,20 @@ class MachineState:
     # The last reading of a shot-counter source, so shots pulled while Home
     # Assistant was stopped are counted at the next reading.
     source_baseline: float | None = None
+    # The last value of each timestamp source, so a value is recorded once: not
+    # again after a restart, nor after the user undid its record.
+    backflush_source_reading: datetime | None = None
+    descale_source_reading: datetime | None = None
 
     def last(self, kind: Kind) -> datetime | None:
         """Return when a kind of maintenance was last done."""
         return self.last_backflush if kind is Kind.BACKFLUSH else self.last_descale
+
+    def source_reading(self, kind: Kind) -> datetime | None:
+        """Return the last value read from a kind's timestamp source."""
+        if kind is Kind.BACKFLUSH:
+            return self.backflush_source_reading
+        return self.descale_source_reading
 
     def due_notified(self, kind: Kind) -> bool:
         """Tell whether the current due period was already announced."""
@@ -255,6 +268,15 @@ def record_shots(state: MachineState, count: int) -> MachineState:
     )
 
 
+def remember_source_reading(
+    state: MachineState, kind: Kind, reading: datetime | None
+) -> MachineState:
+    """Keep the last value read from a kind's timestamp source."""
+    if kind is Kind.BACKFLUSH:
+        return replace(state, backflush_source_reading=reading)
+    return replace(state, descale_source_reading=reading)
+
+
 def set_shots_since_backflush(state: MachineState, shots: int) -> MachineState:
     """Correct the shots counted since the last backflush; the lifetime total stays."""
     if shots < 0:
@@ -269,13 +291,15 @@ def record_maintenance(
     note: str | None = None,
     *,
     recorded_at: datetime | None = None,
+    source: str | None = None,
 ) -> MachineState:
     """Record a backflush or a descale, possibly back-dated.
 
     A record older than the current last one only joins the history; otherwise it
     becomes the last one and restarts that maintenance's counters. A due period
     already announced stays announced while it lasts, so a record that leaves
-    it due does not announce it again.
+    it due does not announce it again. `source` names the entity it was
+    detected from, if any.
     """
     if performed_at.tzinfo is None or (recorded_at and recorded_at.tzinfo is None):
         raise ValueError("times must be timezone-aware")
@@ -289,6 +313,7 @@ def record_maintenance(
         shots_since_backflush=state.shots_since_backflush,
         total_shots=state.total_shots,
         recorded_at=recorded_at if recorded_at != performed_at else None,
+        source=source,
     )
     previous_last = state.last(kind)
     applied = previous_last is None or performed_at >= previous_last

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant import data_entry_flow
@@ -13,6 +14,7 @@ import voluptuous as vol
 
 from .const import (
     CONF_HARDNESS_UNIT,
+    CONF_SHOT_SOURCE,
     CONF_SOURCE_ENTITY,
     CONF_WATER_HARDNESS,
     DOMAIN,
@@ -20,27 +22,33 @@ from .const import (
     HARDNESS_UNKNOWN,
     LOGGER,
 )
-from .detectors import SourceKind
+from .detectors import MaintenanceSourceKind, SourceKind
 from .hardness import check_hardness, hardness_schema
+from .maintenance_sources import (
+    SOURCE_OPTIONS,
+    entity_schema,
+    maintenance_source_problem,
+)
 from .model import (
     SOFT_WATER_MAX_MG_L,
     HardnessUnit,
+    Kind,
     MachineState,
     hardness_from_mg_l,
     hardness_to_mg_l,
     is_soft_water,
 )
 from .shot_sources import source_problem, source_schema
+from .sources import MISSING_ISSUE_PREFIXES
 from .store import MachineStore
 
 STORAGE_ISSUE_PREFIX = "storage_"
-SOURCE_ISSUE_PREFIX = "source_missing_"
 HARD_WATER_ISSUE_PREFIX = "hard_water_"
 MACHINE_ISSUE_PREFIXES = (
     STORAGE_ISSUE_PREFIX,
-    SOURCE_ISSUE_PREFIX,
     HARD_WATER_ISSUE_PREFIX,
     "counter_jump_",
+    *MISSING_ISSUE_PREFIXES.values(),
 )
 
 
@@ -197,13 +205,20 @@ class StartOverRepairFlow(RepairsFlow):
 
 
 class NewSourceRepairFlow(RepairsFlow):
-    """Pick a new shot source after the old entity was deleted or renamed."""
+    """Pick a new source entity after the old one was deleted."""
 
-    def __init__(self, entry_id: str, kind: SourceKind, suggested: str) -> None:
-        """Remember the machine, the kind of source and a renamed entity's new ID."""
+    def __init__(
+        self,
+        entry_id: str,
+        option: str,
+        problem: Callable[[HomeAssistant, str], str | None],
+        schema: Callable[[dict[str, Any]], dict[Any, Any]],
+    ) -> None:
+        """Remember the machine, the option holding the entity, and how to check one."""
         self._entry_id = entry_id
-        self._kind = kind
-        self._suggested = suggested
+        self._option = option
+        self._problem = problem
+        self._schema = schema
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -220,32 +235,49 @@ class NewSourceRepairFlow(RepairsFlow):
             return self.async_abort(reason="machine_removed")
         errors: dict[str, str] = {}
         if user_input is not None:
-            entity_id = user_input[CONF_SOURCE_ENTITY]
-            if problem := source_problem(self.hass, self._kind, entity_id):
-                errors[CONF_SOURCE_ENTITY] = problem
+            entity_id = user_input[self._option]
+            if problem := self._problem(self.hass, entity_id):
+                errors[self._option] = problem
             else:
                 # The update listener reloads the machine with the new source.
                 self.hass.config_entries.async_update_entry(
-                    entry, options={**entry.options, CONF_SOURCE_ENTITY: entity_id}
+                    entry, options={**entry.options, self._option: entity_id}
                 )
                 return self.async_create_entry(data={})
-        values = user_input or (
-            {CONF_SOURCE_ENTITY: self._suggested} if self._suggested else {}
-        )
         schema = {
             key: value
-            for key, value in source_schema(self._kind, values).items()
-            if key == CONF_SOURCE_ENTITY
+            for key, value in self._schema(user_input or {}).items()
+            if key == self._option
         }
         return self.async_show_form(
             step_id="pick",
             data_schema=vol.Schema(schema),
             description_placeholders={
                 "name": entry.title,
-                "entity_id": str(entry.options.get(CONF_SOURCE_ENTITY)),
+                "entity_id": str(entry.options.get(self._option)),
             },
             errors=errors,
         )
+
+
+def _shot_source_flow(entry_id: str, kind: SourceKind) -> NewSourceRepairFlow:
+    return NewSourceRepairFlow(
+        entry_id,
+        CONF_SOURCE_ENTITY,
+        lambda hass, entity_id: source_problem(hass, kind, entity_id),
+        lambda values: source_schema(kind, values),
+    )
+
+
+def _maintenance_source_flow(
+    entry_id: str, maintenance: Kind, kind: MaintenanceSourceKind
+) -> NewSourceRepairFlow:
+    return NewSourceRepairFlow(
+        entry_id,
+        SOURCE_OPTIONS[maintenance][1],
+        lambda hass, entity_id: maintenance_source_problem(hass, kind, entity_id),
+        lambda values: entity_schema(maintenance, kind, values),
+    )
 
 
 async def async_create_fix_flow(
@@ -256,8 +288,12 @@ async def async_create_fix_flow(
     entry_id = str(data.get("entry_id", ""))
     if issue_id.startswith(HARD_WATER_ISSUE_PREFIX):
         return HardWaterRepairFlow(entry_id)
-    if issue_id.startswith(SOURCE_ISSUE_PREFIX):
-        return NewSourceRepairFlow(
-            entry_id, SourceKind(data["kind"]), str(data.get("suggested", ""))
+    if issue_id.startswith(MISSING_ISSUE_PREFIXES[CONF_SHOT_SOURCE]):
+        return _shot_source_flow(entry_id, SourceKind(data["kind"]))
+    if "maintenance" in data:
+        return _maintenance_source_flow(
+            entry_id,
+            Kind(data["maintenance"]),
+            MaintenanceSourceKind(data["kind"]),
         )
     return StartOverRepairFlow(entry_id)

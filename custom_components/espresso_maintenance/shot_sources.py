@@ -2,7 +2,8 @@
 
 The detection rules live in detectors.py; this module feeds them the source
 entity's states and hands what they find to the machine, through the same path as
-the record_shot action.
+the record_shot action. A brewing or power source can also recognise a backflush
+in its pulses, recorded through the same path as the Record backflush button.
 """
 
 from __future__ import annotations
@@ -19,58 +20,67 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
     ATTR_UNIT_OF_MEASUREMENT,
-    STATE_OFF,
-    STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
     UnitOfPower,
 )
-from homeassistant.core import (
-    CALLBACK_TYPE,
-    Event,
-    EventStateChangedData,
-    HomeAssistant,
-    State,
-    callback,
-)
+from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
     selector,
 )
-from homeassistant.helpers.event import (
-    async_track_entity_registry_updated_event,
-    async_track_state_change_event,
-)
-from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import (
+    CONF_BACKFLUSH_PAUSE_SECONDS,
+    CONF_BACKFLUSH_PULSE_SECONDS,
+    CONF_BACKFLUSH_PULSES,
+    CONF_BACKFLUSH_SOURCE,
+    CONF_DETECT_BACKFLUSH,
     CONF_MAX_SECONDS,
     CONF_MIN_SECONDS,
     CONF_POWER_OFF_W,
     CONF_POWER_ON_W,
     CONF_SHOT_SOURCE,
     CONF_SOURCE_ENTITY,
+    CONF_THREE_WAY_VALVE,
     DEFAULT_POWER_OFF_W,
     DEFAULT_POWER_ON_W,
     DOMAIN,
     LOGGER,
+    MAX_BACKFLUSH_PAUSE_SECONDS,
+    MAX_BACKFLUSH_PULSES,
+    MIN_BACKFLUSH_PULSES,
 )
 from .detectors import (
+    DEFAULT_BACKFLUSH_PAUSE_SECONDS,
+    DEFAULT_BACKFLUSH_PULSE_SECONDS,
+    DEFAULT_BACKFLUSH_PULSES,
     DEFAULT_MAX_SECONDS,
     DEFAULT_MIN_SECONDS,
     MAX_COUNTER_JUMP,
+    BackflushPatternDetector,
     BrewingDetector,
     CounterChange,
+    MaintenanceSourceKind,
     PowerDetector,
     Pulse,
+    PulsePattern,
     PulseResult,
     SourceKind,
 )
 from .hardness import number_selector
 from .machine import Machine
+from .model import Kind
+from .sources import (
+    EntitySource,
+    MissingIssue,
+    entity_problem,
+    missing_issue_id,
+    on_off,
+)
 
 BREWING_DOMAINS = ("binary_sensor", "switch", "input_boolean")
 WATTS_PER_UNIT: dict[str, float] = {
@@ -80,6 +90,25 @@ WATTS_PER_UNIT: dict[str, float] = {
 MISSING = (STATE_UNAVAILABLE, STATE_UNKNOWN)
 # Pulses kept for calibrating the thresholds (shown in diagnostics).
 PULSES_KEPT = 20
+BACKFLUSHES_KEPT = 5
+
+
+# The kinds of source that see pulses, in which a backflush can be recognised.
+PULSE_KINDS = (SourceKind.BREWING, SourceKind.POWER)
+PATTERN_KEYS = (
+    CONF_DETECT_BACKFLUSH,
+    CONF_BACKFLUSH_PULSES,
+    CONF_BACKFLUSH_PULSE_SECONDS,
+    CONF_BACKFLUSH_PAUSE_SECONDS,
+)
+SOURCE_KEYS = (
+    CONF_SOURCE_ENTITY,
+    CONF_MIN_SECONDS,
+    CONF_MAX_SECONDS,
+    CONF_POWER_ON_W,
+    CONF_POWER_OFF_W,
+    *PATTERN_KEYS,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +121,8 @@ class SourceConfig:
     max_s: float = DEFAULT_MAX_SECONDS
     on_w: float = 0.0
     off_w: float = 0.0
+    # The backflush pattern looked for in the pulses; None when not looked for.
+    pattern: PulsePattern | None = None
 
 
 def source_config_from_entry(entry: ConfigEntry) -> SourceConfig | None:
@@ -107,6 +138,34 @@ def source_config_from_entry(entry: ConfigEntry) -> SourceConfig | None:
         max_s=float(options.get(CONF_MAX_SECONDS, DEFAULT_MAX_SECONDS)),
         on_w=float(options.get(CONF_POWER_ON_W, 0.0)),
         off_w=float(options.get(CONF_POWER_OFF_W, 0.0)),
+        pattern=_pattern(entry, kind),
+    )
+
+
+def _pattern(entry: ConfigEntry, kind: SourceKind) -> PulsePattern | None:
+    """Return the backflush pattern to look for, if it is asked for and can be used.
+
+    Machines set up before the pattern existed have no such option and keep
+    working as they did. A backflush source of the machine's own is more
+    reliable than the pulses, so it wins.
+    """
+    options = entry.options
+    if (
+        kind not in PULSE_KINDS
+        or not entry.data[CONF_THREE_WAY_VALVE]
+        or not options.get(CONF_DETECT_BACKFLUSH, False)
+        or options.get(CONF_BACKFLUSH_SOURCE, MaintenanceSourceKind.NONE)
+        != MaintenanceSourceKind.NONE
+    ):
+        return None
+    return PulsePattern(
+        pulses=int(options.get(CONF_BACKFLUSH_PULSES, DEFAULT_BACKFLUSH_PULSES)),
+        pulse_s=float(
+            options.get(CONF_BACKFLUSH_PULSE_SECONDS, DEFAULT_BACKFLUSH_PULSE_SECONDS)
+        ),
+        pause_s=float(
+            options.get(CONF_BACKFLUSH_PAUSE_SECONDS, DEFAULT_BACKFLUSH_PAUSE_SECONDS)
+        ),
     )
 
 
@@ -115,12 +174,10 @@ def source_problem(hass: HomeAssistant, kind: SourceKind, entity_id: str) -> str
 
     Used by the flows and the repair's fix flow, so all refuse the same entities.
     """
+    if problem := entity_problem(hass, entity_id):
+        return problem
     entry = er.async_get(hass).async_get(entity_id)
     state = hass.states.get(entity_id)
-    if entry is not None and entry.platform == DOMAIN:
-        return "source_is_own_entity"
-    if state is None and entry is None:
-        return "source_not_found"
     domain = entity_id.partition(".")[0]
     if kind is SourceKind.BREWING:
         return None if domain in BREWING_DOMAINS else "source_not_on_off"
@@ -156,8 +213,14 @@ def number(state: State | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def source_schema(kind: SourceKind, values: dict[str, Any]) -> dict[Any, Any]:
-    """Ask for the source entity, filtered to fitting ones, and its detection limits."""
+def source_schema(
+    kind: SourceKind, values: dict[str, Any], *, backflush: bool = False
+) -> dict[Any, Any]:
+    """Ask for the source entity, filtered to fitting ones, and its detection limits.
+
+    With `backflush` (the machine has a three-way valve), a brewing or power
+    source also asks whether to recognise backflushes in its pulses, and how.
+    """
     if kind is SourceKind.BREWING:
         entity = selector.EntitySelectorConfig(domain=list(BREWING_DOMAINS))
     elif kind is SourceKind.POWER:
@@ -195,11 +258,54 @@ def source_schema(kind: SourceKind, values: dict[str, Any]) -> dict[Any, Any]:
             CONF_MAX_SECONDS, default=values.get(CONF_MAX_SECONDS, DEFAULT_MAX_SECONDS)
         )
     ] = number_selector()
+    if backflush:
+        schema.update(pattern_schema(values))
     return schema
 
 
-def _on_off(state: State | None) -> bool | None:
-    return {STATE_ON: True, STATE_OFF: False}.get(state.state) if state else None
+def pattern_schema(values: dict[str, Any]) -> dict[Any, Any]:
+    """Ask whether to recognise backflushes in the pulses, and the pattern's numbers."""
+    defaults = {
+        CONF_DETECT_BACKFLUSH: True,
+        CONF_BACKFLUSH_PULSES: DEFAULT_BACKFLUSH_PULSES,
+        CONF_BACKFLUSH_PULSE_SECONDS: DEFAULT_BACKFLUSH_PULSE_SECONDS,
+        CONF_BACKFLUSH_PAUSE_SECONDS: DEFAULT_BACKFLUSH_PAUSE_SECONDS,
+    } | {key: values[key] for key in PATTERN_KEYS if key in values}
+    return {
+        vol.Required(
+            CONF_DETECT_BACKFLUSH, default=defaults[CONF_DETECT_BACKFLUSH]
+        ): selector.BooleanSelector(),
+        **{
+            vol.Required(key, default=defaults[key]): number_selector()
+            for key in PATTERN_KEYS[1:]
+        },
+    }
+
+
+def check_pattern(user_input: dict[str, Any]) -> dict[str, str]:
+    """Return the field errors of a backflush pattern (none when not asked for)."""
+    if CONF_DETECT_BACKFLUSH not in user_input:
+        return {}
+    errors: dict[str, str] = {}
+    pulses = user_input[CONF_BACKFLUSH_PULSES]
+    if pulses != int(pulses) or not (
+        MIN_BACKFLUSH_PULSES <= pulses <= MAX_BACKFLUSH_PULSES
+    ):
+        errors[CONF_BACKFLUSH_PULSES] = "pulses_out_of_range"
+    # A cleaning pulse is one too short to be a shot, so it is never counted.
+    if not 1 <= user_input[CONF_BACKFLUSH_PULSE_SECONDS] < user_input[CONF_MIN_SECONDS]:
+        errors[CONF_BACKFLUSH_PULSE_SECONDS] = "pulse_not_below_shot"
+    if not 1 <= user_input[CONF_BACKFLUSH_PAUSE_SECONDS] <= MAX_BACKFLUSH_PAUSE_SECONDS:
+        errors[CONF_BACKFLUSH_PAUSE_SECONDS] = "pause_out_of_range"
+    return errors
+
+
+def source_values(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Return the options a shot source form gave, whole numbers as int."""
+    values = {key: user_input[key] for key in SOURCE_KEYS if key in user_input}
+    if CONF_BACKFLUSH_PULSES in values:
+        values[CONF_BACKFLUSH_PULSES] = int(values[CONF_BACKFLUSH_PULSES])
+    return values
 
 
 def _watts(state: State | None) -> float | None:
@@ -209,67 +315,44 @@ def _watts(state: State | None) -> float | None:
     return None if factor is None else value * factor
 
 
-def source_issue_id(entry: ConfigEntry) -> str:
-    """Return the id of the missing-source issue of a machine."""
-    return f"source_missing_{entry.entry_id}"
-
-
 def counter_jump_issue_id(entry: ConfigEntry) -> str:
     """Return the id of the counter-jump issue of a machine."""
     return f"counter_jump_{entry.entry_id}"
 
 
-class ShotSource:
+class ShotSource(EntitySource):
     """Watches a machine's source entity and records the shots it shows."""
 
     def __init__(
         self, hass: HomeAssistant, machine: Machine, config: SourceConfig
     ) -> None:
         """Prepare the detector for the configured kind of source."""
-        self.hass = hass
-        self.machine = machine
+        super().__init__(
+            hass,
+            machine,
+            config.entity_id,
+            MissingIssue(
+                issue_id=missing_issue_id(machine.entry, CONF_SHOT_SOURCE),
+                translation_key="source_missing",
+                data={"kind": config.kind.value},
+            ),
+        )
         self.config = config
         self.pulses: deque[Pulse] = deque(maxlen=PULSES_KEPT)
+        self.backflushes: deque[datetime] = deque(maxlen=BACKFLUSHES_KEPT)
+        self._pattern = (
+            None if config.pattern is None else BackflushPatternDetector(config.pattern)
+        )
         self._detect: Callable[[State | None, datetime], Pulse | None]
         if config.kind is SourceKind.BREWING:
             brewing = BrewingDetector(config.min_s, config.max_s)
-            self._detect = lambda state, at: brewing.update(_on_off(state), at)
+            self._detect = lambda state, at: brewing.update(on_off(state), at)
         elif config.kind is SourceKind.POWER:
             power = PowerDetector(config.on_w, config.off_w, config.min_s, config.max_s)
             self._detect = lambda state, at: power.update(_watts(state), at)
         else:
             # A counter is read in _async_feed; it has no pulses.
             self._detect = lambda _state, _at: None
-
-    @callback
-    def async_start(self) -> CALLBACK_TYPE:
-        """Start watching; return a function that stops it."""
-        unsubs = [
-            async_track_state_change_event(
-                self.hass, self.config.entity_id, self._async_state_changed
-            ),
-            async_track_entity_registry_updated_event(
-                self.hass, self.config.entity_id, self._async_registry_updated
-            ),
-            async_at_started(self.hass, self._async_check_exists),
-        ]
-        self._async_feed(self.hass.states.get(self.config.entity_id))
-
-        @callback
-        def stop() -> None:
-            for unsub in unsubs:
-                unsub()
-
-        return stop
-
-    @callback
-    def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
-        new_state = event.data["new_state"]
-        if new_state is not None:
-            ir.async_delete_issue(
-                self.hass, DOMAIN, source_issue_id(self.machine.entry)
-            )
-        self._async_feed(new_state)
 
     @callback
     def _async_feed(self, state: State | None) -> None:
@@ -294,6 +377,16 @@ class ShotSource:
             self.machine.entry.async_create_background_task(
                 self.hass, self.machine.async_record_shots(1), f"{DOMAIN} detected shot"
             )
+        if self._pattern is not None and (done := self._pattern.update(pulse)):
+            self.backflushes.append(done)
+            LOGGER.debug("%s: backflush pattern ended at %s", self.machine.name, done)
+            self.machine.entry.async_create_background_task(
+                self.hass,
+                self.machine.async_record_maintenance(
+                    Kind.BACKFLUSH, done, source=self.entity_id
+                ),
+                f"{DOMAIN} detected backflush",
+            )
 
     async def _async_count(self, value: float) -> None:
         reading = await self.machine.async_apply_counter_reading(value)
@@ -302,7 +395,7 @@ class ShotSource:
             LOGGER.info(
                 "%s: the shot counter %s went back to %s; counting from there",
                 entry.title,
-                self.config.entity_id,
+                self.entity_id,
                 value,
             )
         elif reading.change is CounterChange.JUMP:
@@ -310,7 +403,7 @@ class ShotSource:
                 "%s: the shot counter %s jumped to %s, more than %s shots at once; "
                 "not counted",
                 entry.title,
-                self.config.entity_id,
+                self.entity_id,
                 value,
                 MAX_COUNTER_JUMP,
             )
@@ -323,67 +416,30 @@ class ShotSource:
                 translation_key="counter_jump",
                 translation_placeholders={
                     "name": entry.title,
-                    "entity_id": self.config.entity_id,
+                    "entity_id": self.entity_id,
                     "value": f"{value:g}",
                     "max_jump": str(MAX_COUNTER_JUMP),
                 },
             )
 
-    @callback
-    def _async_registry_updated(
-        self, event: Event[er.EventEntityRegistryUpdatedData]
-    ) -> None:
-        data = event.data
-        if data["action"] == "remove":
-            self._async_raise_missing(None)
-        elif data["action"] == "update" and "old_entity_id" in data:
-            self._async_raise_missing(data["entity_id"])
-
-    @callback
-    def _async_check_exists(self, _hass: HomeAssistant) -> None:
-        entity_id = self.config.entity_id
-        if (
-            self.hass.states.get(entity_id) is None
-            and er.async_get(self.hass).async_get(entity_id) is None
-        ):
-            self._async_raise_missing(None)
-
-    @callback
-    def _async_raise_missing(self, renamed_to: str | None) -> None:
-        entry = self.machine.entry
-        LOGGER.warning(
-            "The shot source %s of %s is gone%s; shots are not counted from it",
-            self.config.entity_id,
-            entry.title,
-            f" (renamed to {renamed_to})" if renamed_to else "",
-        )
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            source_issue_id(entry),
-            is_fixable=True,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="source_missing",
-            translation_placeholders={
-                "name": entry.title,
-                "entity_id": self.config.entity_id,
-            },
-            data={
-                "entry_id": entry.entry_id,
-                "kind": self.config.kind.value,
-                "suggested": renamed_to or "",
-            },
-        )
-
     def diagnostics(self) -> dict[str, Any]:
         """Describe the source and its last pulses, to calibrate the thresholds."""
+        pattern = self.config.pattern
         return {
             "kind": self.config.kind.value,
-            "entity_id": self.config.entity_id,
+            "entity_id": self.entity_id,
             "min_seconds": self.config.min_s,
             "max_seconds": self.config.max_s,
             "power_on_w": self.config.on_w,
             "power_off_w": self.config.off_w,
+            "backflush_pattern": None
+            if pattern is None
+            else {
+                "pulses": pattern.pulses,
+                "pulse_seconds": pattern.pulse_s,
+                "pause_seconds": pattern.pause_s,
+            },
+            "last_backflushes": [moment.isoformat() for moment in self.backflushes],
             "last_pulses": [
                 {
                     "started": pulse.started.isoformat(),

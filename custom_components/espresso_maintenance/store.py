@@ -100,7 +100,7 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def _record_from_text(data: Any) -> Record:
+def _record_from_text(data: Any, source: Any = None) -> Record:
     if not isinstance(data, str):
         raise TypeError(f"not a record: {data!r}")
     parts = data.split(" ", 5)
@@ -114,7 +114,16 @@ def _record_from_text(data: Any) -> Record:
         shots_since_backflush=_count(shots),
         total_shots=_count(total),
         recorded_at=None if recorded == "-" else _required_time(recorded),
+        source=_source(source),
     )
+
+
+def _source(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"not a source: {value!r}")
+    return value
 
 
 def _required_time(value: Any) -> datetime:
@@ -143,10 +152,37 @@ def _history_to_list(history: tuple[Record, ...]) -> list[str]:
     return [_record_to_text(record) for record in history]
 
 
+def _record_sources(history: tuple[Record, ...]) -> dict[str, str]:
+    """Map the history's detected records, by position, to their source.
+
+    Kept beside the one-line records rather than in them, so a release that
+    reads 2.1 files reads 2.3 files too (without the sources) instead of
+    taking a source for part of a note.
+    """
+    return {
+        str(index): record.source
+        for index, record in enumerate(history)
+        if record.source is not None
+    }
+
+
+def _history_from_lists(lines: Any, sources: Any) -> tuple[Record, ...]:
+    if not isinstance(sources, dict):
+        raise TypeError(f"not record sources: {sources!r}")
+    records = tuple(
+        _record_from_text(line, sources.get(str(index)))
+        for index, line in enumerate(lines)
+    )
+    if not set(sources) <= {str(index) for index in range(len(records))}:
+        raise ValueError(f"sources of records that do not exist: {sources!r}")
+    return records
+
+
 def _undo_to_list(undo: tuple[UndoStep, ...]) -> list[dict[str, Any]]:
     return [
         {
             "record": _record_to_text(step.record),
+            "source": step.record.source,
             "applied": step.applied,
             "previous_last": _time(step.previous_last),
             "previous_shots": step.previous_shots_since_backflush,
@@ -169,12 +205,32 @@ def migrate_records_from_version_1(data: StoredData) -> StoredData:
     return {**data, "history": history, "undo": undo}
 
 
+def migrate_to_record_sources(data: StoredData) -> StoredData:
+    """Add what 2.3 added to a 2.1 or 2.2 file: records and readings without a source."""
+    try:
+        undo = [{**step, "source": None} for step in data["undo"]]
+    except (KeyError, TypeError) as err:
+        raise StorageError("storage_invalid", f"{type(err).__name__}: {err}") from err
+    return {
+        **data,
+        "undo": undo,
+        "record_sources": {},
+        "backflush_source_reading": None,
+        "descale_source_reading": None,
+    }
+
+
 def state_to_dict(
     state: MachineState,
-    history: list[str] | None = None,
+    history: tuple[list[str], dict[str, str]] | None = None,
     undo: list[dict[str, Any]] | None = None,
 ) -> StoredData:
     """Serialize a machine's state for storage (history and undo if not given)."""
+    lines, sources = (
+        (_history_to_list(state.history), _record_sources(state.history))
+        if history is None
+        else history
+    )
     return {
         "shots_since_backflush": state.shots_since_backflush,
         "total_shots": state.total_shots,
@@ -182,9 +238,12 @@ def state_to_dict(
         "last_descale": _time(state.last_descale),
         "backflush_due_notified": state.backflush_due_notified,
         "descale_due_notified": state.descale_due_notified,
-        "history": _history_to_list(state.history) if history is None else history,
+        "history": lines,
+        "record_sources": sources,
         "undo": _undo_to_list(state.undo) if undo is None else undo,
         "source_baseline": state.source_baseline,
+        "backflush_source_reading": _time(state.backflush_source_reading),
+        "descale_source_reading": _time(state.descale_source_reading),
     }
 
 
@@ -198,10 +257,10 @@ def state_from_dict(data: Any) -> MachineState:
             last_descale=_parse_time(data["last_descale"]),
             backflush_due_notified=_bool(data["backflush_due_notified"]),
             descale_due_notified=_bool(data["descale_due_notified"]),
-            history=tuple(_record_from_text(item) for item in data["history"]),
+            history=_history_from_lists(data["history"], data["record_sources"]),
             undo=tuple(
                 UndoStep(
-                    record=_record_from_text(item["record"]),
+                    record=_record_from_text(item["record"], item["source"]),
                     applied=_bool(item["applied"]),
                     previous_last=_parse_time(item["previous_last"]),
                     previous_shots_since_backflush=_int(item["previous_shots"]),
@@ -210,6 +269,8 @@ def state_from_dict(data: Any) -> MachineState:
                 for item in data["undo"]
             ),
             source_baseline=_baseline(data["source_baseline"]),
+            backflush_source_reading=_parse_time(data["backflush_source_reading"]),
+            descale_source_reading=_parse_time(data["descale_source_reading"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise StorageError("storage_invalid", f"{type(err).__name__}: {err}") from err
@@ -236,10 +297,9 @@ class MachineStore(Store[StoredData]):
             minor_version=STORAGE_MINOR_VERSION,
             atomic_writes=True,
         )
-        self._history: tuple[tuple[Record, ...] | None, list[str]] = (
-            None,
-            [],
-        )
+        self._history: tuple[
+            tuple[Record, ...] | None, tuple[list[str], dict[str, str]]
+        ] = (None, ([], {}))
         self._undo: tuple[tuple[UndoStep, ...] | None, list[dict[str, Any]]] = (
             None,
             [],
@@ -251,10 +311,11 @@ class MachineStore(Store[StoredData]):
         """Read files of other versions.
 
         1.1 had no shot sources: 1.2 added the counter source's baseline. 2.1
-        writes each record on one line instead of as a mapping. A newer minor
-        version only adds fields, so it reads as is. A newer major version is
-        refused rather than misread: going back to an older release of the
-        integration must not lose what the newer one recorded.
+        writes each record on one line instead of as a mapping. 2.3 adds where
+        detected records came from, and the timestamp sources' last values. A
+        newer minor version only adds fields, so it reads as is. A newer major
+        version is refused rather than misread: going back to an older release
+        of the integration must not lose what the newer one recorded.
         """
         if old_major_version > STORAGE_VERSION:
             raise StorageVersionError(
@@ -266,6 +327,9 @@ class MachineStore(Store[StoredData]):
             if old_minor_version < 2:
                 data = {**data, "source_baseline": None}
             data = migrate_records_from_version_1(data)
+            old_minor_version = 1
+        if old_minor_version < 3:
+            data = migrate_to_record_sources(data)
         return data
 
     async def _async_write_data(self, *args: Any) -> None:
@@ -317,7 +381,10 @@ class MachineStore(Store[StoredData]):
         500 records) are turned into JSON-ready lists again only when they change.
         """
         if state.history is not self._history[0]:
-            self._history = (state.history, _history_to_list(state.history))
+            self._history = (
+                state.history,
+                (_history_to_list(state.history), _record_sources(state.history)),
+            )
         if state.undo is not self._undo[0]:
             self._undo = (state.undo, _undo_to_list(state.undo))
         await self.async_save(state_to_dict(state, self._history[1], self._undo[1]))
