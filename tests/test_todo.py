@@ -41,7 +41,8 @@ async def test_items_for_what_is_due(
             "summary": "Descale",
             "status": "needs_action",
             "due": "2026-12-09",
-            "description": "49 of 60 days since the last descale",
+            # Nothing counted yet: the days count as days of typical use.
+            "description": "82% scale load after 49 days: due in 11 days at your typical use",
         }
     ]
     assert hass.states.get(TODO).state == "1"
@@ -137,7 +138,7 @@ async def test_list_in_another_language(
     hass.config.language = "de-CH"
     assert (await items(hass))[0]["summary"] == "Entkalken"
     assert (await items(hass))[0]["description"] == (
-        "49 von 60 Tagen seit dem letzten Entkalken"
+        "82 % Kalkbelastung nach 49 Tagen: in 11 Tagen fällig bei deiner typischen Nutzung"
     )
 
 

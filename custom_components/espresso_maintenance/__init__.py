@@ -27,6 +27,7 @@ from .repairs import (
 from .services import async_setup_services
 from .shot_sources import ShotSource, source_config_from_entry
 from .store import MachineStore, StorageError
+from .water_source import WaterSource, water_source_from_entry
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -83,6 +84,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> 
     if (source_config := source_config_from_entry(entry)) is not None:
         machine.shot_source = ShotSource(hass, machine, source_config)
         entry.async_on_unload(machine.shot_source.async_start())
+    if (water_entity := water_source_from_entry(entry)) is not None:
+        machine.water_source = WaterSource(hass, machine, water_entity)
+        entry.async_on_unload(machine.water_source.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True

@@ -43,6 +43,22 @@ DEFAULT_POWER_OFF_W: Final = 1100.0
 # Longer than any shot, steam or cleaning cycle.
 MAX_SOURCE_SECONDS: Final = 600
 
+# Descaling from use (options; a machine without them takes the defaults).
+# The water a counted shot adds, in mL (default: model.DEFAULT_WATER_PER_SHOT_ML).
+CONF_WATER_PER_SHOT_ML: Final = "water_per_shot_ml"
+# A sensor metering the water through the machine; shots then add none.
+CONF_WATER_SOURCE: Final = "water_source"
+# The fewest and most days between descales, whatever the use. Without them the
+# seed's one and three months apply, widened to hold the descale interval.
+CONF_DESCALE_MIN_DAYS: Final = "descale_min_days"
+CONF_DESCALE_MAX_DAYS: Final = "descale_max_days"
+# A ristretto with no flush to a mug of hot water.
+MIN_WATER_PER_SHOT_ML: Final = 10
+MAX_WATER_PER_SHOT_ML: Final = 1000
+# A water source rising by more at once is a glitch or a replaced meter: more
+# than a home machine takes in a busy day, steam and hot water included.
+MAX_WATER_JUMP_ML: Final = 20_000
+
 # The starting point, used once when the machine's storage is created.
 CONF_LAST_BACKFLUSH: Final = "last_backflush"
 CONF_LAST_DESCALE: Final = "last_descale"
@@ -99,4 +115,5 @@ EVENT_TYPES: Final = (
 )
 
 STORAGE_VERSION: Final = 2
-STORAGE_MINOR_VERSION: Final = 1
+# 2.2 added the water log and scale bases for descaling from use.
+STORAGE_MINOR_VERSION: Final = 2

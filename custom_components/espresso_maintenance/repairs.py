@@ -41,6 +41,8 @@ MACHINE_ISSUE_PREFIXES = (
     SOURCE_ISSUE_PREFIX,
     HARD_WATER_ISSUE_PREFIX,
     "counter_jump_",
+    "water_source_missing_",
+    "water_jump_",
 )
 
 
