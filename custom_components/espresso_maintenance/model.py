@@ -704,21 +704,20 @@ def recent_water_rate(
 ) -> tuple[float, bool]:
     """Return the water per day used lately, and whether it was measured.
 
-    Measured over the last four weeks since counting began, to now; with less
-    than a day of it, the typed use's water.
+    Measured over the whole local days of the last four weeks since counting
+    began; today is left out, as its shots may still come. Before a whole day
+    was counted, the typed use's water.
     """
     today = local_date(now, tz)
     typical = _basis_at(_bases(settings, state), today).typical_water_ml
     if state.counting_since is None:
         return typical, False
-    first = max(
-        today - timedelta(days=WATER_RATE_WINDOW_DAYS - 1), state.counting_since
-    )
-    elapsed = (now - start_of_local_day(first, tz)) / timedelta(days=1)
-    if elapsed < 1:
+    first = max(today - timedelta(days=WATER_RATE_WINDOW_DAYS), state.counting_since)
+    days = (today - first).days
+    if days < 1:
         return typical, False
-    water = sum(ml for day, ml in state.water_log if first <= day <= today)
-    return water / elapsed, True
+    water = sum(ml for day, ml in state.water_log if first <= day < today)
+    return water / days, True
 
 
 def _fraction_of_day(now: datetime, today: date, tz: tzinfo) -> float:
