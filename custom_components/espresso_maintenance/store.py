@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 import json
 import math
 from pathlib import Path
@@ -180,6 +180,8 @@ def _water_log_from_list(data: Any) -> tuple[tuple[date, int], ...]:
         if not isinstance(line, str):
             raise TypeError(f"not a month of water: {line!r}")
         month, *values = line.split(" ")
+        if not values:
+            raise ValueError(f"a month without water: {line!r}")
         year_text, _, month_text = month.partition("-")
         year, number = _count(year_text), _count(month_text)
         for index, text in enumerate(values):
@@ -266,7 +268,7 @@ def migrate_records_from_version_1(data: StoredData) -> StoredData:
 
 
 def migrate_water_from_version_2_1(
-    data: StoredData, now: datetime | None = None
+    data: StoredData, now: datetime | None = None, tz: tzinfo | None = None
 ) -> StoredData:
     """Add 2.2's water log, rebuilt from the shots in the history.
 
@@ -283,7 +285,7 @@ def migrate_water_from_version_2_1(
         history,
         total,
         now or dt_util.utcnow(),
-        dt_util.get_default_time_zone(),
+        tz or dt_util.get_default_time_zone(),
         DEFAULT_WATER_PER_SHOT_ML,
     )
     return {
