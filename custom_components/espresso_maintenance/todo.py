@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from datetime import date
+from typing import cast
 
 from homeassistant.components.todo import TodoItem, TodoListEntity
 from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
@@ -22,7 +23,7 @@ from .const import DOMAIN
 from .entity import EspressoEntity
 from .language import Texts
 from .machine import EspressoConfigEntry, Machine, scale_percent
-from .model import DescaleDriver, DueStatus, Kind, local_date
+from .model import DescaleDriver, DueStatus, Kind, ScaleOutlook, local_date
 
 PARALLEL_UPDATES = 0
 
@@ -62,17 +63,16 @@ DESCALE_REASONS = {
 }
 
 
-def descale_description(machine: Machine, texts: Texts) -> str | None:
+def descale_description(machine: Machine, texts: Texts) -> str:
     """Say how far the scale load is, and what sets the descale's date.
 
     "35% scale load after 20 days: due in 9 days at your current use": by the
     measured use, the typed use (nothing counted yet), the shortest or the
-    longest interval.
+    longest interval. Only asked while the descale has a status.
     """
     status = machine.status
-    scale = status.scale
-    if scale is None or status.descale is None:
-        return None
+    # A descale status comes with its scale outlook.
+    scale = cast("ScaleOutlook", status.scale)
     due = status.descale is DueStatus.DUE
     if due and scale.driver is DescaleDriver.USE:
         key = "todo_descale_full"
