@@ -10,7 +10,7 @@ what keeps them right across daylight saving changes.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -692,11 +692,19 @@ def scale_load_days(
     if estimated_end > start:
         load += _estimated_days(bases, start + timedelta(days=1), estimated_end)
     water = 0
-    for day, water_ml in state.water_log:
-        if start <= day <= today:
-            load += water_ml * _basis_at(bases, day).days_per_ml
-            water += water_ml
+    for day, water_ml in _water_between(state.water_log, start, today):
+        load += water_ml * _basis_at(bases, day).days_per_ml
+        water += water_ml
     return load, water
+
+
+def _water_between(
+    log: tuple[tuple[date, int], ...], first: date, last: date
+) -> tuple[tuple[date, int], ...]:
+    """Return the log's days from `first` to `last`, found by bisection (it is sorted)."""
+    return log[
+        bisect_left(log, (first,)) : bisect_left(log, (last + timedelta(days=1),))
+    ]
 
 
 def recent_water_rate(
@@ -716,7 +724,8 @@ def recent_water_rate(
     days = (today - first).days
     if days < 1:
         return typical, False
-    water = sum(ml for day, ml in state.water_log if first <= day < today)
+    yesterday = today - timedelta(days=1)
+    water = sum(ml for _day, ml in _water_between(state.water_log, first, yesterday))
     return water / days, True
 
 
