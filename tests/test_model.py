@@ -2232,7 +2232,8 @@ def test_scale_load_follows_the_rules(
     full = scale.load_days >= limits.descale_interval_days * (1 - 1e-9)
     is_due = days >= high or (days >= low and full)
     assert (status.descale is DueStatus.DUE) is is_due
-    assert (scale.due_on <= today) if is_due else (scale.due_on >= today)
+    # Due is due by today; not due is due from tomorrow on.
+    assert (scale.due_on <= today) if is_due else (scale.due_on > today)
     assert scale.days_left == max(0, (scale.due_on - today).days)
     if scale.driver is DescaleDriver.MINIMUM:
         assert scale.due_on == start + timedelta(days=low)

@@ -184,7 +184,7 @@ async def test_descale_texts_say_what_sets_the_date(
     """Full at the current use, the shortest and the longest interval, and today."""
     target = {"entity_id": TODO}
     # 48 typical days before counting began, then 23 shots: 59.5 of 60 days,
-    # reached later today at two shots a day.
+    # reached tomorrow at two shots a day (or by a shot today).
     await hass.services.async_call(
         DOMAIN, "record_shot", {**target, "count": 20}, blocking=True
     )
@@ -192,34 +192,44 @@ async def test_descale_texts_say_what_sets_the_date(
         DOMAIN, "record_shot", {**target, "count": 3}, blocking=True
     )
     assert await descale_text(hass) == (
-        "99% scale load after 49 days: due today at your typical use"
+        "99% scale load after 49 days: due tomorrow at your typical use"
     )
     await hass.services.async_call(
         DOMAIN, "record_shot", {**target, "count": 20}, blocking=True
     )
     assert await descale_text(hass) == "116% scale load after 49 days: due now"
 
-    # Back-dated 25 days, and 20 more shots: 24 typical days, then today's 63
-    # shots (31.5 days): 92.5 %, and the minimum holds it to 30 days.
+    # Back-dated 25 days, and 40 more shots: 24 typical days, then today's 83
+    # shots (41.5 days): full, but the minimum holds it to 30 days.
     await hass.services.async_call(
         DOMAIN,
         "record_descale",
         {**target, "performed_at": "2026-11-03 08:00"},
         blocking=True,
     )
-    await hass.services.async_call(
-        DOMAIN, "record_shot", {**target, "count": 20}, blocking=True
-    )
+    for _ in range(2):
+        await hass.services.async_call(
+            DOMAIN, "record_shot", {**target, "count": 20}, blocking=True
+        )
     assert await descale_text(hass) == (
-        "92% scale load after 25 days: due in 5 days, "
+        "109% scale load after 25 days: due in 5 days, "
         "as the shortest interval is 30 days"
     )
 
-    # Then nothing for 48 days: the longest interval comes first.
-    freezer.move_to("2027-01-15T08:30:00+00:00")
+
+async def test_descale_text_of_a_machine_left_off(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Descaled, one shot, then nothing: the longest interval sets the date."""
+    target = {"entity_id": TODO}
+    await hass.services.async_call(DOMAIN, "record_descale", target, blocking=True)
+    await hass.services.async_call(DOMAIN, "record_shot", target, blocking=True)
+    freezer.move_to("2027-02-16T08:30:00+00:00")
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert await descale_text(hass) == (
-        "92% scale load after 73 days: due in 17 days, "
+        "1% scale load after 80 days: due in 10 days, "
         "as the longest interval is 90 days"
     )

@@ -729,12 +729,6 @@ def recent_water_rate(
     return water / days, True
 
 
-def _fraction_of_day(now: datetime, today: date, tz: tzinfo) -> float:
-    start = start_of_local_day(today, tz)
-    length = start_of_local_day(today + timedelta(days=1), tz) - start
-    return (now - start) / length
-
-
 def _fill_day(
     settings: Settings, state: MachineState, start: date, last: date
 ) -> date | None:
@@ -772,19 +766,18 @@ def scale_outlook(
         filled = _fill_day(settings, state, start, min(today, latest))
     else:
         per_day = water_per_day * _basis_at(_bases(settings, state), today).days_per_ml
-        # Nothing builds up before the descale itself (a record dated ahead);
-        # the day fills part way through, from the part of today gone by.
-        if start > today:
-            base, elapsed = start, 0.0
-        else:
-            base, elapsed = today, _fraction_of_day(now, today, tz)
+        # Today's water so far is in the load, and a shot that fills it today
+        # makes it due today; the rest fills from tomorrow, day by day. So the
+        # date holds still between shots and moves at midnight. Nothing builds
+        # up before the descale itself (a record dated ahead).
+        base = max(start, today)
         filled = None
         if per_day > 0:
             days = (interval - load_days) / per_day
             # Beyond the maximum the date is the maximum (a near-zero rate
             # would overflow a date).
-            if days <= (latest - base).days + 1:
-                filled = base + timedelta(days=math.floor(elapsed + days))
+            if days <= (latest - base).days:
+                filled = base + timedelta(days=max(1, math.ceil(days)))
     if filled is None or filled > latest:
         due_on, driver = latest, DescaleDriver.MAXIMUM
     elif filled < earliest:

@@ -82,8 +82,6 @@ def descale_description(machine: Machine, texts: Texts) -> str:
         key = DESCALE_REASONS[scale.driver]
     if due:
         when = texts.text("descale_when_now")
-    elif scale.days_left == 0:
-        when = texts.text("descale_when_today")
     else:
         when = texts.text(
             "descale_when_days", count=scale.days_left, left=scale.days_left
