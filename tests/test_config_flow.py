@@ -1083,3 +1083,34 @@ async def test_descale_settings_are_kept_while_not_tracked(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_WATER_PER_SHOT_ML] == 80
     assert CONF_DESCALE_MIN_DAYS not in result["data"]
+
+
+async def test_a_new_interval_recalibrates_from_its_day(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Saving a new interval recalibrates at the hardness shown; the past keeps its weight."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**USAGE, CONF_WATER_HARDNESS: 16}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_DESCALE_INTERVAL_DAYS: 40,
+        },
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    bases = init_integration.runtime_data.state.scale_bases
+    # Saved the same day the machine was set up: the first basis stays for the
+    # days before, the new one holds from today.
+    assert len(bases) == 2
+    assert bases[0].since == bases[1].since
+    assert bases[1].hardness_mg_l == bases[1].calibration_mg_l == 16 * 17.848
+    assert bases[1].interval_days == 40
+    assert hass.states.get("sensor.gaggia_scale_load").state == "122.5"
