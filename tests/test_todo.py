@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.espresso_maintenance.const import DOMAIN
+from custom_components.espresso_maintenance.const import CONF_LAST_BACKFLUSH, DOMAIN
 
 from .conftest import NOW
 
@@ -232,4 +232,25 @@ async def test_descale_text_of_a_machine_left_off(
     assert await descale_text(hass) == (
         "1% scale load after 80 days: due in 10 days, "
         "as the longest interval is 90 days"
+    )
+
+
+async def test_backflush_due_by_shots_without_a_known_date(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, time_zone: str
+) -> None:
+    """With the last backflush unknown, a backflush due by shots is due today."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, CONF_LAST_BACKFLUSH: None},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {"entity_id": TODO, "count": 6}, blocking=True
+    )
+    listed = {item["uid"]: item for item in await items(hass)}
+    assert listed["backflush"]["due"] == "2026-11-28"
+    assert (
+        listed["backflush"]["description"] == "14 of 14 shots since the last backflush"
     )
