@@ -1009,11 +1009,17 @@ class Leg:
             backflush_interval_days=INTERVAL_DAYS,
             descale_interval_days=30,
         )
-        state = model.MachineState()
         first = self.config_dir.today - timedelta(days=TEN_YEARS_DAYS)
+        state = model.apply_scale_settings(model.MachineState(), settings, first)
         for offset in range(TEN_YEARS_DAYS):
             day = first + timedelta(days=offset)
-            state = model.record_shots(state, len(SHOTS_PER_DAY_TIMES))
+            # Each shot's water is kept per day (a year of it), as the machine does.
+            state = model.record_shots(
+                state,
+                len(SHOTS_PER_DAY_TIMES),
+                day=day,
+                water_per_shot_ml=settings.shot_water_ml,
+            )
             if offset % 7 == 6:
                 state = model.record_maintenance(
                     state,

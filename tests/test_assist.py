@@ -188,13 +188,15 @@ async def test_answers_for_each_state(
             DOMAIN, service, {**target, **data}, blocking=True
         )
 
-    await call("record_shot", count=6)
+    # The counter is set rather than shots recorded: no water is counted, so the
+    # descale follows the days, as at the typed use.
+    await call("set_shots_since_backflush", shots=14)
     assert await ask(hass, "how many shots since the last backflush") == (
         "Gaggia: 14 shots since the last backflush; a backflush is due now."
     )
     assert await ask(hass, "is any maintenance due") == "Gaggia: a backflush is due."
     await call("record_backflush")
-    await call("record_shot")
+    await call("set_shots_since_backflush", shots=1)
     assert await ask(hass, "how many shots since the last backflush") == (
         "Gaggia: 1 shot since the last backflush; a backflush is due after 14."
     )

@@ -60,9 +60,15 @@ async def test_upcoming_and_past(
             "description": "Predicted at 2.0 shots a day.",
         },
         {
+            # 48 days of typical use before the first shot was counted, then
+            # three shots (a day and a half): 10.5 days to go at 2 a day, from
+            # tomorrow on.
             "start": "2026-12-09",
             "end": "2026-12-10",
             "summary": "Descale due",
+            "description": (
+                "82% scale load after 49 days: due in 11 days at your typical use"
+            ),
         },
     ]
     state = hass.states.get(CALENDAR)

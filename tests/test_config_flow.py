@@ -22,6 +22,8 @@ from custom_components.espresso_maintenance.const import (
     CONF_BACKFLUSH_SOURCE,
     CONF_BACKFLUSH_SOURCE_ENTITY,
     CONF_DESCALE_INTERVAL_DAYS,
+    CONF_DESCALE_MAX_DAYS,
+    CONF_DESCALE_MIN_DAYS,
     CONF_DESCALE_SOURCE,
     CONF_DESCALE_SOURCE_ENTITY,
     CONF_DETECT_BACKFLUSH,
@@ -40,6 +42,8 @@ from custom_components.espresso_maintenance.const import (
     CONF_THREE_WAY_VALVE,
     CONF_TRACK_DESCALE,
     CONF_WATER_HARDNESS,
+    CONF_WATER_PER_SHOT_ML,
+    CONF_WATER_SOURCE,
     DOMAIN,
 )
 from custom_components.espresso_maintenance.detectors import MaintenanceSourceKind
@@ -57,6 +61,13 @@ MACHINE = {
     CONF_SHOTS_PER_DAY: 2,
     CONF_WATER_HARDNESS: 14,
     CONF_HARDNESS_UNIT: "dh",
+}
+
+
+DESCALE_DEFAULTS = {
+    CONF_WATER_PER_SHOT_ML: 100,
+    CONF_DESCALE_MIN_DAYS: 30,
+    CONF_DESCALE_MAX_DAYS: 90,
 }
 
 
@@ -411,6 +422,11 @@ async def test_options_flow(
             CONF_BACKFLUSH_INTERVAL_DAYS: 7,
             CONF_DESCALE_INTERVAL_DAYS: 30,
         },
+    )
+    assert result["step_id"] == "descale"
+    assert schema_defaults(result) == DESCALE_DEFAULTS
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -867,6 +883,9 @@ async def test_options_change_the_shot_source(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], limits
     )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert init_integration.options[CONF_MIN_SECONDS] == 20
@@ -892,10 +911,21 @@ async def test_options_change_the_shot_source(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], limits
     )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert CONF_SOURCE_ENTITY not in init_integration.options
     assert init_integration.runtime_data.shot_source is None
+
+
+USAGE = {
+    CONF_TRACK_DESCALE: True,
+    CONF_SHOTS_PER_DAY: 2,
+    CONF_WATER_HARDNESS: 8,
+    CONF_HARDNESS_UNIT: "dh",
+}
 
 
 TIMESTAMP = {"device_class": "timestamp"}
@@ -1203,6 +1233,9 @@ async def test_options_change_the_maintenance_sources(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], limits
     )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert init_integration.options[CONF_DESCALE_SOURCE_ENTITY] == "switch.descaling"
@@ -1241,6 +1274,9 @@ async def test_options_change_the_maintenance_sources(
     )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], limits
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -1315,5 +1351,224 @@ async def test_options_keep_the_pattern_off_for_older_machines(
             CONF_DESCALE_INTERVAL_DAYS: 60,
         },
     )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options[CONF_DETECT_BACKFLUSH] is True
+
+
+WATER_METER = "sensor.espresso_water"
+
+
+METER_ATTRIBUTES = {
+    "device_class": "water",
+    "unit_of_measurement": "L",
+    "state_class": "total_increasing",
+}
+
+
+async def descale_step(
+    hass: HomeAssistant, entry: MockConfigEntry, interval: int = 60
+) -> dict[str, Any]:
+    """Go through the options to the descale page."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], USAGE)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_DESCALE_INTERVAL_DAYS: interval,
+        },
+    )
+    assert result["step_id"] == "descale"
+    assert result["description_placeholders"]["interval"] == str(interval)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        (
+            {CONF_WATER_PER_SHOT_ML: 9},
+            {CONF_WATER_PER_SHOT_ML: "water_per_shot_out_of_range"},
+        ),
+        (
+            {CONF_WATER_PER_SHOT_ML: 1001},
+            {CONF_WATER_PER_SHOT_ML: "water_per_shot_out_of_range"},
+        ),
+        (
+            {CONF_WATER_PER_SHOT_ML: 99.5},
+            {CONF_WATER_PER_SHOT_ML: "water_per_shot_out_of_range"},
+        ),
+        (
+            {CONF_DESCALE_MIN_DAYS: 0},
+            {CONF_DESCALE_MIN_DAYS: "descale_bound_out_of_range"},
+        ),
+        (
+            {CONF_DESCALE_MIN_DAYS: 20.5},
+            {CONF_DESCALE_MIN_DAYS: "descale_bound_out_of_range"},
+        ),
+        (
+            {CONF_DESCALE_MAX_DAYS: 366},
+            {CONF_DESCALE_MAX_DAYS: "descale_bound_out_of_range"},
+        ),
+        (
+            {CONF_DESCALE_MIN_DAYS: -1, CONF_DESCALE_MAX_DAYS: 400},
+            {
+                CONF_DESCALE_MIN_DAYS: "descale_bound_out_of_range",
+                CONF_DESCALE_MAX_DAYS: "descale_bound_out_of_range",
+            },
+        ),
+        (
+            {CONF_DESCALE_MIN_DAYS: 90, CONF_DESCALE_MAX_DAYS: 90},
+            {CONF_DESCALE_MAX_DAYS: "descale_max_not_above_min"},
+        ),
+        (
+            {CONF_DESCALE_MIN_DAYS: 61},
+            {CONF_DESCALE_MIN_DAYS: "descale_interval_below_min"},
+        ),
+        (
+            {CONF_DESCALE_MAX_DAYS: 59},
+            {CONF_DESCALE_MAX_DAYS: "descale_interval_above_max"},
+        ),
+        (
+            {CONF_WATER_SOURCE: "sensor.nothing"},
+            {CONF_WATER_SOURCE: "water_source_not_found"},
+        ),
+        (
+            {CONF_WATER_SOURCE: "sensor.gaggia_total_shots"},
+            {CONF_WATER_SOURCE: "water_source_is_own_entity"},
+        ),
+    ],
+)
+async def test_descale_page_errors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    changes: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """Bad water and bounds show at their field, and nothing changes."""
+    before = dict(init_integration.options)
+    result = await descale_step(hass, init_integration)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**DESCALE_DEFAULTS, **changes}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert dict(init_integration.options) == before
+
+
+async def test_descale_page_sets_a_water_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A water meter and bounds are saved; the meter is prefilled, and can be removed."""
+    hass.states.async_set(WATER_METER, "12.5", METER_ATTRIBUTES)
+    result = await descale_step(hass, init_integration, interval=45)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_WATER_PER_SHOT_ML: 250,
+            CONF_WATER_SOURCE: WATER_METER,
+            CONF_DESCALE_MIN_DAYS: 21,
+            CONF_DESCALE_MAX_DAYS: 120,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    options = init_integration.options
+    assert options[CONF_WATER_SOURCE] == WATER_METER
+    assert options[CONF_WATER_PER_SHOT_ML] == 250
+    assert (options[CONF_DESCALE_MIN_DAYS], options[CONF_DESCALE_MAX_DAYS]) == (21, 120)
+    machine = init_integration.runtime_data
+    assert CONF_WATER_SOURCE in machine.sources
+    assert machine.settings.water_from_source
+    assert machine.settings.descale_bounds == (21, 120)
+
+    result = await descale_step(hass, init_integration, interval=45)
+    assert schema_defaults(result) == {
+        CONF_WATER_PER_SHOT_ML: 250,
+        CONF_DESCALE_MIN_DAYS: 21,
+        CONF_DESCALE_MAX_DAYS: 120,
+    }
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested == {CONF_WATER_SOURCE: WATER_METER}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert CONF_WATER_SOURCE not in init_integration.options
+    assert CONF_WATER_SOURCE not in init_integration.runtime_data.sources
+
+
+async def test_descale_bounds_widen_to_hold_the_interval(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """An interval beyond three months prefills a longest interval that holds it."""
+    result = await descale_step(hass, init_integration, interval=120)
+    assert schema_defaults(result) == {
+        CONF_WATER_PER_SHOT_ML: 100,
+        CONF_DESCALE_MIN_DAYS: 30,
+        CONF_DESCALE_MAX_DAYS: 120,
+    }
+    result = await descale_step(hass, init_integration, interval=14)
+    assert schema_defaults(result)[CONF_DESCALE_MIN_DAYS] == 14
+
+
+async def test_descale_settings_are_kept_while_not_tracked(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Turning descaling off keeps the water and bounds for when it is back."""
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={**init_integration.options, CONF_WATER_PER_SHOT_ML: 80},
+    )
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**USAGE, CONF_TRACK_DESCALE: False}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_BACKFLUSH_INTERVAL_SHOTS: 14, CONF_BACKFLUSH_INTERVAL_DAYS: 7},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_WATER_PER_SHOT_ML] == 80
+    assert CONF_DESCALE_MIN_DAYS not in result["data"]
+
+
+async def test_a_new_interval_recalibrates_from_its_day(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Saving a new interval recalibrates at the hardness shown; the past keeps its weight."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**USAGE, CONF_WATER_HARDNESS: 16}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_BACKFLUSH_INTERVAL_SHOTS: 14,
+            CONF_BACKFLUSH_INTERVAL_DAYS: 7,
+            CONF_DESCALE_INTERVAL_DAYS: 40,
+        },
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DESCALE_DEFAULTS
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    bases = init_integration.runtime_data.state.scale_bases
+    # Saved the same day the machine was set up: the first basis stays for the
+    # days before, the new one holds from today.
+    assert len(bases) == 2
+    assert bases[0].since == bases[1].since
+    assert bases[1].hardness_mg_l == bases[1].calibration_mg_l == 16 * 17.848
+    assert bases[1].interval_days == 40
+    assert hass.states.get("sensor.gaggia_scale_load").state == "122.5"

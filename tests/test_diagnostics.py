@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.espresso_maintenance.const import DOMAIN
+from custom_components.espresso_maintenance.const import CONF_LAST_DESCALE, DOMAIN
 
 from .conftest import NOW
 
@@ -43,3 +43,25 @@ async def test_diagnostics(
     )
     diagnostics["status"].pop("device_id")
     assert diagnostics == snapshot
+
+
+async def test_diagnostics_without_a_known_descale(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+) -> None:
+    """With the last descale unknown there is no load yet, only its inputs."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_LAST_DESCALE: None}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, mock_config_entry
+    )
+    assert diagnostics["descale"]["outlook"] is None
+    assert diagnostics["descale"]["water_per_shot_ml"] == 100
+    assert diagnostics["status"]["scale_load_percent"] is None
+    assert diagnostics["status"]["descale_driver"] is None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import (
+    UTC,
+    datetime,
+    timedelta,
+)
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +14,9 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir, storage
 from homeassistant.setup import async_setup_component
+from homeassistant.util import (
+    dt as dt_util,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -56,6 +64,10 @@ def empty_state(**changes: Any) -> dict[str, Any]:
         "record_sources": {},
         "backflush_source_reading": None,
         "descale_source_reading": None,
+        "water_log": [],
+        "counting_since": None,
+        "scale_bases": [],
+        "water_baseline": None,
     } | changes
 
 
@@ -369,6 +381,10 @@ async def test_migration_from_1_1(
     state = empty_state(total_shots=42, history=[record])
     for added_since in (
         "source_baseline",
+        "water_log",
+        "counting_since",
+        "scale_bases",
+        "water_baseline",
         "record_sources",
         "backflush_source_reading",
         "descale_source_reading",
@@ -385,7 +401,78 @@ async def test_migration_from_1_1(
     written = hass_storage[KEY]
     assert (written["version"], written["minor_version"]) == (2, 3)
     assert (STORAGE_VERSION, STORAGE_MINOR_VERSION) == (2, 3)
-    assert written["data"]["source_baseline"] is None
-    assert written["data"]["record_sources"] == {}
-    assert written["data"]["history"] == ["backflush 2026-11-24T08:00:00+00:00 9 34 -"]
-    assert written["data"]["total_shots"] == 43
+    data = written["data"]
+    assert data["source_baseline"] is None
+    assert data["record_sources"] == {}
+    assert data["history"] == ["backflush 2026-11-24T08:00:00+00:00 9 34 -"]
+    assert data["total_shots"] == 43
+    # The 8 shots since the backflush, 800 mL over the 96.5 hours since (15,
+    # 24, 24, 24 and 9.5 hours of Rome days), then the new shot's 100 mL; the
+    # water is weighed at the options' hardness (8 °dH).
+    assert data["counting_since"] == "2026-11-24"
+    assert data["water_log"] == ["2026-11" + " 0" * 23 + " 124 199 199 199 179"]
+    assert data["scale_bases"] == ["2026-11-28 142.784 200.0 142.784 60"]
+    assert data["water_baseline"] is None
+
+
+def history_of_use(shots_per_day: int, days: int) -> tuple[list[str], int]:
+    """Return 2.1 records of a machine descaled `days` ago and backflushed weekly.
+
+    The shots are pulled at `shots_per_day`; the records keep the running total.
+    """
+    records = []
+    total = 0
+    descaled = datetime(2026, 11, 28, 8, 30, tzinfo=UTC) - timedelta(days=days)
+    records.append(f"descale {descaled.isoformat()} 0 {total} -")
+    for week in range(1, days // 7 + 1):
+        total = shots_per_day * 7 * week
+        moment = descaled + timedelta(days=7 * week)
+        records.append(f"backflush {moment.isoformat()} 0 {total} -")
+    return records, shots_per_day * days
+
+
+@pytest.mark.parametrize(
+    ("shots_per_day", "next_descale"),
+    [
+        # Used as typed (2 a day): the date the interval gave before.
+        (2, "2026-12-18"),
+        # Twice the typed use: the 40 days so far count 80, past the 60 days
+        # of typical use, and the minimum (30) has passed: due now.
+        (4, "2026-11-18"),
+        # No shot counted: the days count as typical use, as before.
+        (0, "2026-12-18"),
+    ],
+)
+async def test_upgrade_keeps_the_next_descale(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    shots_per_day: int,
+    next_descale: str,
+) -> None:
+    """An upgraded machine used as typed keeps its date; one used more moves it forward."""
+    history, total = history_of_use(shots_per_day, 40)
+    state = empty_state(
+        total_shots=total,
+        last_descale=history[0].split(" ")[1],
+        history=history,
+    )
+    for key in (
+        "water_log",
+        "counting_since",
+        "scale_bases",
+        "water_baseline",
+        "record_sources",
+        "backflush_source_reading",
+        "descale_source_reading",
+    ):
+        del state[key]
+    hass_storage[KEY] = {**stored(state), "version": 2, "minor_version": 1}
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    status = mock_config_entry.runtime_data.status
+    assert status.next_descale is not None
+    assert dt_util.as_local(status.next_descale).date().isoformat() == next_descale
+    assert hass_storage[KEY]["minor_version"] == 3

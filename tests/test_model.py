@@ -17,6 +17,8 @@ from custom_components.espresso_maintenance.model import (
     MG_L_CACO3_PER_UNIT,
     TYPICAL_THREE_WAY_VALVE,
     UNDO_LIMIT,
+    WATER_LOG_DAYS,
+    DescaleDriver,
     DueStatus,
     HardnessUnit,
     Kind,
@@ -24,9 +26,11 @@ from custom_components.espresso_maintenance.model import (
     MachineType,
     NothingToUndoError,
     Record,
+    ScaleBasis,
     Settings,
     Status,
     UndoStep,
+    apply_scale_settings,
     days_between,
     evaluate,
     hardness_from_mg_l,
@@ -36,11 +40,17 @@ from custom_components.espresso_maintenance.model import (
     local_date,
     note_due_edges,
     predict_backflush,
+    rebuild_water_log,
     recent_shot_rate,
+    recent_water_rate,
     recommended_backflush_shots,
     recommended_descale_days,
     record_maintenance,
     record_shots,
+    record_water,
+    scale_hardness,
+    scale_load_days,
+    scale_outlook,
     set_shots_since_backflush,
     start_of_local_day,
     undo_last,
@@ -1772,3 +1782,709 @@ def test_times_must_be_aware() -> None:
     naive = datetime(2026, 1, 1)  # noqa: DTZ001
     with pytest.raises(ValueError, match="timezone-aware"):
         record_maintenance(MachineState(), Kind.DESCALE, NOW, recorded_at=naive)
+
+
+# Scale load: descaling from use
+
+
+def scale_settings(**changes: object) -> Settings:
+    """Return a machine used twice a day, at 120 mg/L, descaled every 60 days."""
+    base = replace(
+        make_settings(descale_days=60),
+        shots_per_day=2.0,
+        water_per_shot_ml=100,
+        hardness_mg_l=120.0,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def basis(
+    since: date,
+    hardness: float = 120.0,
+    typical: float = 200.0,
+    calibration: float = 120.0,
+    interval: int = 60,
+) -> ScaleBasis:
+    """Return a basis; by default the one of scale_settings()."""
+    return ScaleBasis(
+        since=since,
+        hardness_mg_l=hardness,
+        typical_water_ml=typical,
+        calibration_mg_l=calibration,
+        interval_days=interval,
+    )
+
+
+def used_daily(
+    days: int, water_ml: int, *, counting_ago: int | None = None
+) -> MachineState:
+    """Return a machine descaled `days` ago, with `water_ml` on every day since."""
+    counting_ago = days if counting_ago is None else counting_ago
+    state = MachineState(last_descale=days_before(days, hour=7))
+    for ago in range(counting_ago, -1, -1):
+        state = record_water(state, TODAY - timedelta(days=ago), water_ml)
+    return state
+
+
+def test_settings_of_the_scale_load() -> None:
+    """The typical water, a shot's water and the bounds, from the settings."""
+    settings = scale_settings()
+    assert settings.typical_water_ml == 200.0
+    assert settings.shot_water_ml == 100
+    assert replace(settings, water_from_source=True).shot_water_ml == 0
+    assert settings.descale_bounds == (30, 90)
+    # The bounds widen to hold the interval, so it is never overruled.
+    assert replace(settings, descale_interval_days=120).descale_bounds == (30, 120)
+    assert replace(settings, descale_interval_days=10).descale_bounds == (10, 90)
+    # No typed use is calibrated as half a shot a day.
+    assert replace(settings, shots_per_day=0.0).typical_water_ml == 50.0
+    assert replace(settings, water_per_shot_ml=0).typical_water_ml == 2.0
+
+
+@pytest.mark.parametrize(
+    ("mg_l", "expected"), [(None, 120.0), (0.0, 10.0), (9.9, 10.0), (250.0, 250.0)]
+)
+def test_scale_hardness(mg_l: float | None, expected: float) -> None:
+    """Unknown water is moderately hard; none is softer than 10 mg/L."""
+    assert scale_hardness(mg_l) == expected
+
+
+def test_shots_add_water_on_their_day() -> None:
+    """Shots with a day add their water; without one, or with none, they add none."""
+    state = record_shots(MachineState(), 2, day=TODAY, water_per_shot_ml=100)
+    assert state.water_log == ((TODAY, 200),)
+    assert state.counting_since == TODAY
+    state = record_shots(state, 1, day=TODAY, water_per_shot_ml=100)
+    assert state.water_log == ((TODAY, 300),)
+    assert record_shots(state, 1).water_log == state.water_log
+    assert record_shots(state, 1, day=TODAY).water_log == state.water_log
+    with pytest.raises(ValueError, match="negative"):
+        record_shots(state, 1, day=TODAY, water_per_shot_ml=-1)
+    with pytest.raises(ValueError, match="negative"):
+        record_water(state, TODAY, -1)
+    assert record_water(state, TODAY, 0) is state
+
+
+def test_water_log_keeps_a_year_in_order() -> None:
+    """Days merge, a day back in time is put in its place, and old days drop out."""
+    state = record_water(MachineState(), TODAY, 100)
+    state = record_water(state, TODAY + timedelta(days=1), 50)
+    state = record_water(state, TODAY - timedelta(days=1), 30)
+    state = record_water(state, TODAY, 20)
+    assert state.water_log == (
+        (TODAY - timedelta(days=1), 30),
+        (TODAY, 120),
+        (TODAY + timedelta(days=1), 50),
+    )
+    assert state.counting_since == TODAY - timedelta(days=1)
+    later = TODAY + timedelta(days=WATER_LOG_DAYS)
+    state = record_water(state, later, 10)
+    assert state.water_log == ((TODAY + timedelta(days=1), 50), (later, 10))
+    # Counting began then, even though that day is no longer kept.
+    assert state.counting_since == TODAY - timedelta(days=1)
+
+
+def test_scale_settings_are_noted_from_their_day() -> None:
+    """A hardness alone is a new basis; a new interval, use or water recalibrates."""
+    settings = scale_settings()
+    state = apply_scale_settings(MachineState(), settings, TODAY)
+    assert state.scale_bases == (basis(TODAY),)
+    assert apply_scale_settings(state, settings, TODAY) is state
+    day = TODAY + timedelta(days=10)
+    harder = apply_scale_settings(state, replace(settings, hardness_mg_l=240.0), day)
+    assert harder.scale_bases[-1] == basis(day, hardness=240.0)
+    # Unknown water is weighed as moderately hard.
+    unknown = apply_scale_settings(state, replace(settings, hardness_mg_l=None), day)
+    assert unknown is state
+    longer = apply_scale_settings(
+        harder, replace(settings, hardness_mg_l=240.0, descale_interval_days=45), day
+    )
+    # Same day: the change replaces the hardness-only basis and recalibrates.
+    assert longer.scale_bases == (
+        basis(TODAY),
+        basis(day, hardness=240.0, calibration=240.0, interval=45),
+    )
+    more = apply_scale_settings(
+        longer, replace(settings, shots_per_day=4.0, descale_interval_days=45), day
+    )
+    assert more.scale_bases[-1] == basis(day, typical=400.0, interval=45)
+    # A change on the first basis's own day keeps it for the days before.
+    same_day = apply_scale_settings(state, replace(settings, hardness_mg_l=60.0), TODAY)
+    assert same_day.scale_bases == (basis(TODAY), basis(TODAY, hardness=60.0))
+
+
+def test_old_bases_are_dropped_with_their_water() -> None:
+    """A basis no kept day uses is dropped; the one in force at the start stays."""
+    old = TODAY - timedelta(days=500)
+    bases = (basis(old), basis(old + timedelta(days=10), hardness=60.0))
+    bases += (basis(TODAY - timedelta(days=5), hardness=240.0),)
+    state = record_water(replace(MachineState(), scale_bases=bases), TODAY, 100)
+    assert state.scale_bases == bases[1:]
+
+
+def test_typical_use_fills_the_interval() -> None:
+    """Used as typed since the descale, the load is one day per day."""
+    state = used_daily(20, 200)
+    load, water = scale_load_days(
+        scale_settings(), state, days_before(20).date(), TODAY
+    )
+    # The descale day's water counts too: 21 days of water.
+    assert (load, water) == (21.0, 4200)
+    status = evaluate(scale_settings(), state, NOW, ROME)
+    assert status.scale is not None
+    assert status.scale.measured
+    # Measured over the 20 whole days since counting began.
+    assert status.scale.water_per_day_ml == 200.0
+    assert status.scale.driver is DescaleDriver.USE
+    # 39 days to go, from 9:30 today.
+    assert status.scale.due_on == TODAY + timedelta(days=39)
+    assert status.descale is DueStatus.OK
+
+
+def test_days_before_counting_are_typical() -> None:
+    """Before anything was counted, each day after the descale is a typical day."""
+    settings = scale_settings()
+    nothing = MachineState(last_descale=days_before(20))
+    status = evaluate(settings, nothing, NOW, ROME)
+    assert status.scale is not None
+    assert status.scale.load_days == 20.0
+    assert not status.scale.measured
+    assert status.next_descale == start_of_local_day(TODAY + timedelta(days=40), ROME)
+    # Counting began five days ago: 15 typical days, then the water counted.
+    state = used_daily(20, 400, counting_ago=4)
+    status = evaluate(settings, state, NOW, ROME)
+    assert status.scale is not None
+    assert status.scale.load_days == 15.0 + 5 * 2.0
+    assert status.scale.water_ml == 2000
+
+
+def test_no_use_holds_the_descale_back_until_the_maximum() -> None:
+    """A machine that was off adds nothing: due at the longest interval."""
+    settings = scale_settings()
+    state = used_daily(80, 200, counting_ago=80)
+    state = replace(
+        state,
+        water_log=tuple(
+            (day, water)
+            for day, water in state.water_log
+            if day < TODAY - timedelta(40)
+        ),
+    )
+    status = evaluate(settings, state, NOW, ROME)
+    assert status.scale is not None
+    # Water on the 40 days from the descale up to 41 days ago, none since.
+    assert status.scale.load_days == 40.0
+    assert status.scale.driver is DescaleDriver.MAXIMUM
+    assert status.scale.due_on == days_before(80).date() + timedelta(days=90)
+    assert status.scale.days_left == 10
+    assert status.descale is DueStatus.DUE_SOON  # 80 of 90 days
+    later = evaluate(settings, state, NOW + timedelta(days=10), ROME)
+    assert later.descale is DueStatus.DUE
+
+
+def test_heavy_use_is_held_by_the_minimum() -> None:
+    """Three times the water fills the load in 20 days; the minimum holds it to 30."""
+    settings = scale_settings()
+    state = used_daily(21, 600)
+    status = evaluate(settings, state, NOW, ROME)
+    assert status.scale is not None
+    assert status.scale.load_days == 66.0
+    assert status.scale.driver is DescaleDriver.MINIMUM
+    assert status.scale.due_on == days_before(21).date() + timedelta(days=30)
+    # Due soon from 80 % of the minimum, 24 days.
+    assert status.descale is DueStatus.OK
+    status = evaluate(settings, state, NOW + timedelta(days=3), ROME)
+    assert status.descale is DueStatus.DUE_SOON
+    status = evaluate(settings, state, NOW + timedelta(days=9), ROME)
+    assert status.descale is DueStatus.DUE
+    assert status.next_descale == start_of_local_day(TODAY + timedelta(days=9), ROME)
+
+
+def test_due_on_the_day_the_load_was_full() -> None:
+    """Once full, the descale is due from the day it filled (after the minimum)."""
+    settings = scale_settings()
+    state = used_daily(45, 300)
+    status = evaluate(settings, state, NOW, ROME)
+    assert status.scale is not None
+    # 1.5 days a day: full on the 40th day after the descale (day 0 counts).
+    assert status.scale.due_on == days_before(45).date() + timedelta(days=39)
+    assert status.scale.driver is DescaleDriver.USE
+    assert status.descale is DueStatus.DUE
+    assert status.scale.days_left == 0
+
+
+def test_harder_water_applies_from_its_day() -> None:
+    """Twice as hard water from ten days ago counts twice for those days only."""
+    settings = scale_settings()
+    ten_ago = TODAY - timedelta(days=10)
+    state = replace(
+        used_daily(30, 200),
+        scale_bases=(
+            basis(TODAY - timedelta(days=100)),
+            basis(ten_ago, hardness=240.0),
+        ),
+    )
+    status = evaluate(settings, state, NOW, ROME)
+    assert status.scale is not None
+    assert status.scale.load_days == 20.0 + 11 * 2.0
+    # The future is weighed at today's water: 18 days to go at two a day.
+    assert status.scale.due_on in {
+        TODAY + timedelta(days=9),
+        TODAY + timedelta(days=10),
+    }
+
+
+def test_scale_of_a_descale_dated_ahead() -> None:
+    """A descale dated after today has no load yet; its date counts from it."""
+    settings = scale_settings()
+    state = used_daily(10, 200, counting_ago=10)
+    state = replace(
+        state, last_descale=datetime.combine(TODAY + timedelta(2), time(8), ROME)
+    )
+    status = evaluate(settings, state, NOW, ROME)
+    assert status.scale is not None
+    assert status.scale.load_days == 0.0
+    assert status.days_since_descale == 0
+    # 60 days at the measured rate (200 mL a day), from the descale's day.
+    assert status.scale.due_on == TODAY + timedelta(days=2 + 60)
+
+
+def test_near_zero_water_is_the_maximum() -> None:
+    """A trickle of water would overflow a date: the maximum applies."""
+    settings = scale_settings()
+    state = record_water(
+        MachineState(last_descale=days_before(10)), days_before(30).date(), 1
+    )
+    status = evaluate(settings, state, NOW, ROME)
+    assert status.scale is not None
+    assert status.scale.driver is DescaleDriver.MAXIMUM
+
+
+@pytest.mark.parametrize(
+    ("counted_ago", "expected"),
+    [
+        (timedelta(hours=1), (200.0, False)),  # no whole day of counting
+        (timedelta(days=1), (300.0, True)),
+        (timedelta(days=3), (300.0, True)),
+        (timedelta(days=60), (300.0, True)),
+    ],
+)
+def test_recent_water_rate(
+    counted_ago: timedelta, expected: tuple[float, bool]
+) -> None:
+    """The rate covers the whole days of the window or since counting, not today."""
+    settings = scale_settings()
+    first = local_date(NOW - counted_ago, ROME)
+    state = MachineState()
+    day = first
+    while day < TODAY:
+        state = record_water(state, day, 300)
+        day += timedelta(days=1)
+    state = record_water(state, TODAY, 5000)
+    rate, measured = recent_water_rate(settings, state, NOW, ROME)
+    assert (rate, measured) == (pytest.approx(expected[0]), expected[1])
+    assert recent_water_rate(settings, MachineState(), NOW, ROME) == (200.0, False)
+
+
+def test_rebuild_water_log_from_the_history() -> None:
+    """Shots between records are spread over the days between, water whole."""
+    descale = record_maintenance(
+        MachineState(total_shots=10), Kind.DESCALE, days_before(3, hour=12)
+    )
+    state = record_shots(descale, 7)
+    state = record_maintenance(state, Kind.BACKFLUSH, days_before(1, hour=0))
+    state = record_shots(state, 3)
+    log, counting_since = rebuild_water_log(
+        state.history, state.total_shots, NOW, ROME, 100
+    )
+    # 700 mL from the 25th at noon to the 27th at midnight (36 h); 300 mL from
+    # then to now (33.5 h).
+    first = TODAY - timedelta(days=3)
+    assert counting_since == first
+    assert dict(log) == {
+        first: round(700 * 12 / 36),
+        first + timedelta(days=1): 700 - round(700 * 12 / 36),
+        first + timedelta(days=2): round(300 * 24 / 33.5),
+        TODAY: 300 - round(300 * 24 / 33.5),
+    }
+    assert sum(water for _day, water in log) == 1000
+
+
+def test_rebuild_water_log_edge_cases() -> None:
+    """No counted shots, records at the same moment, and water beyond a year."""
+    assert rebuild_water_log((), 50, NOW, ROME, 100) == ((), None)
+    record = Record(
+        kind=Kind.BACKFLUSH,
+        performed_at=NOW,
+        note=None,
+        shots_since_backflush=0,
+        total_shots=40,
+    )
+    assert rebuild_water_log((record,), 45, NOW, ROME, 100) == (((TODAY, 500),), TODAY)
+    assert rebuild_water_log((record,), 40, NOW, ROME, 100) == ((), None)
+    old = replace(record, performed_at=NOW - timedelta(days=730), total_shots=0)
+    log, counting_since = rebuild_water_log((old,), 730, NOW, ROME, 100)
+    assert counting_since == TODAY - timedelta(days=730)
+    assert log[0][0] == TODAY - timedelta(days=WATER_LOG_DAYS - 1)
+    assert len(log) == WATER_LOG_DAYS
+    # A shot a day, spread by the hour: 23 and 25 hour days get 96 and 104 mL.
+    assert {water for _day, water in log[1:-1]} == {96, 100, 104}
+
+
+# Properties of the scale load
+
+
+def reference_load(
+    settings: Settings, state: MachineState, start: date, today: date
+) -> float:
+    """Add up the load the long way: day by day, with each day's basis."""
+    bases = state.scale_bases or (
+        basis(
+            date.min,
+            hardness=scale_hardness(settings.hardness_mg_l),
+            typical=settings.typical_water_ml,
+            calibration=scale_hardness(settings.hardness_mg_l),
+        ),
+    )
+    water = dict(state.water_log)
+    total = 0.0
+    day = start
+    while day <= today:
+        applying = [item for item in bases if item.since <= day] or [bases[0]]
+        item = applying[-1]
+        if state.counting_since is not None and day >= state.counting_since:
+            total += (
+                water.get(day, 0)
+                * item.hardness_mg_l
+                / (item.typical_water_ml * item.calibration_mg_l)
+            )
+        elif day != start:
+            total += item.hardness_mg_l / item.calibration_mg_l
+        day += timedelta(days=1)
+    return total
+
+
+HARDNESS_MG_L = st.floats(min_value=10, max_value=500, allow_nan=False)
+
+
+@st.composite
+def scale_cases(draw: st.DrawFn) -> tuple[Settings, MachineState, datetime, tzinfo]:
+    """Draw settings and a machine with water, bases and a last descale."""
+    interval = draw(st.integers(min_value=1, max_value=200))
+    settings = scale_settings(
+        descale_interval_days=interval,
+        descale_min_days=draw(st.integers(min_value=1, max_value=interval)),
+        descale_max_days=draw(st.integers(min_value=interval, max_value=365)),
+        shots_per_day=draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5, 8.0])),
+        water_per_shot_ml=draw(st.integers(min_value=10, max_value=400)),
+        hardness_mg_l=draw(st.none() | HARDNESS_MG_L),
+    )
+    tz = draw(st.sampled_from(ZONES))
+    now = draw(MOMENTS)
+    today = local_date(now, tz)
+    descale_ago = draw(st.integers(min_value=-2, max_value=400))
+    last_descale = datetime.combine(
+        today - timedelta(days=descale_ago),
+        time(draw(st.integers(min_value=0, max_value=23))),
+        tz,
+    )
+    counting_ago = draw(st.none() | st.integers(min_value=0, max_value=400))
+    state = MachineState(last_descale=last_descale.astimezone(UTC))
+    if counting_ago is not None:
+        since = today - timedelta(days=counting_ago)
+        days = draw(
+            st.dictionaries(
+                st.integers(
+                    min_value=0, max_value=min(counting_ago, WATER_LOG_DAYS - 1)
+                ),
+                st.integers(min_value=1, max_value=3000),
+                max_size=30,
+            )
+        )
+        log = tuple(
+            sorted((today - timedelta(days=ago), water) for ago, water in days.items())
+        )
+        state = replace(state, water_log=log, counting_since=since)
+    if draw(st.booleans()):
+        starts = sorted(
+            draw(
+                st.lists(
+                    st.integers(min_value=0, max_value=420), min_size=1, max_size=3
+                )
+            )
+        )
+        bases = tuple(
+            basis(
+                today - timedelta(days=ago),
+                hardness=draw(HARDNESS_MG_L),
+                typical=draw(st.floats(min_value=5, max_value=3000)),
+                calibration=draw(HARDNESS_MG_L),
+            )
+            for ago in reversed(starts)
+        )
+        state = replace(state, scale_bases=bases)
+    return settings, state, now, tz
+
+
+def outlook_of(
+    settings: Settings, state: MachineState, now: datetime, tz: tzinfo
+) -> model.ScaleOutlook:
+    """Return the scale outlook of a machine whose last descale is known."""
+    assert state.last_descale is not None
+    return scale_outlook(settings, state, state.last_descale, now, tz)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=scale_cases())
+def test_scale_load_follows_the_rules(
+    case: tuple[Settings, MachineState, datetime, tzinfo],
+) -> None:
+    """The load is the days' water weighed by their basis; the date keeps to the bounds."""
+    limits, state, now, tz = case
+    assert state.last_descale is not None
+    status = evaluate(limits, state, now, tz)
+    scale = status.scale
+    assert scale is not None
+    start = local_date(state.last_descale, tz)
+    today = local_date(now, tz)
+    assert scale.load_days == pytest.approx(reference_load(limits, state, start, today))
+    low, high = limits.descale_bounds
+    assert low <= limits.descale_interval_days <= high
+    # The date always lies within the bounds after the last descale.
+    assert start + timedelta(days=low) <= scale.due_on <= start + timedelta(days=high)
+    assert status.next_descale == start_of_local_day(scale.due_on, tz)
+    days = status.days_since_descale
+    assert days is not None
+    full = scale.load_days >= limits.descale_interval_days * (1 - 1e-9)
+    is_due = days >= high or (days >= low and full)
+    assert (status.descale is DueStatus.DUE) is is_due
+    # Due is due by today; not due is due from tomorrow on.
+    assert (scale.due_on <= today) if is_due else (scale.due_on > today)
+    assert scale.days_left == max(0, (scale.due_on - today).days)
+    if scale.driver is DescaleDriver.MINIMUM:
+        assert scale.due_on == start + timedelta(days=low)
+    if scale.driver is DescaleDriver.MAXIMUM:
+        assert scale.due_on == start + timedelta(days=high)
+
+
+def with_more_water(
+    state: MachineState, extra: dict[int, int], today: date
+) -> MachineState:
+    """Add water to days since counting began."""
+    assert state.counting_since is not None
+    for ago, water in extra.items():
+        day = today - timedelta(days=ago)
+        if day >= state.counting_since:
+            state = record_water(state, day, water)
+    return state
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    case=scale_cases(),
+    extra=st.dictionaries(
+        st.integers(min_value=0, max_value=200),
+        st.integers(min_value=1, max_value=3000),
+        min_size=1,
+        max_size=10,
+    ),
+    factor=st.floats(min_value=1, max_value=10),
+)
+def test_more_or_harder_water_never_gives_a_later_date(
+    case: tuple[Settings, MachineState, datetime, tzinfo],
+    extra: dict[int, int],
+    factor: float,
+) -> None:
+    """More water or harder water: never later. No use at all: never earlier."""
+    limits, state, now, tz = case
+    today = local_date(now, tz)
+    base = outlook_of(limits, state, now, tz)
+    if state.counting_since is not None:
+        more = outlook_of(limits, with_more_water(state, extra, today), now, tz)
+        assert more.due_on <= base.due_on
+        assert more.load_days >= base.load_days
+        unused = outlook_of(limits, replace(state, water_log=()), now, tz)
+        assert unused.due_on >= base.due_on
+    harder_bases = tuple(
+        replace(item, hardness_mg_l=item.hardness_mg_l * factor)
+        for item in state.scale_bases
+    )
+    harder_state = replace(state, scale_bases=harder_bases)
+    harder_limits = limits
+    if not state.scale_bases:
+        # Without noted bases, the settings' water weighs at the settings' hardness:
+        # a harder water is a basis at that hardness against the same calibration.
+        hardness = scale_hardness(limits.hardness_mg_l)
+        harder_state = replace(
+            state,
+            scale_bases=(
+                basis(
+                    date.min,
+                    hardness=hardness * factor,
+                    typical=limits.typical_water_ml,
+                    calibration=hardness,
+                    interval=limits.descale_interval_days,
+                ),
+            ),
+        )
+    harder = outlook_of(harder_limits, harder_state, now, tz)
+    assert harder.due_on <= base.due_on
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    case=scale_cases(),
+    back_ago=st.integers(min_value=0, max_value=400),
+    hour=st.integers(min_value=0, max_value=23),
+    water=st.integers(min_value=1, max_value=2000),
+)
+def test_undo_and_back_dated_descales_restore_the_load(
+    case: tuple[Settings, MachineState, datetime, tzinfo],
+    back_ago: int,
+    hour: int,
+    water: int,
+) -> None:
+    """A descale undone gives the load back; a back-dated one counts from its day."""
+    limits, state, now, tz = case
+    assert state.last_descale is not None
+    today = local_date(now, tz)
+    before = evaluate(limits, state, now, tz)
+    # Descaled now, some water, then the descale taken back: the load runs
+    # from the previous descale again, with the water since.
+    # (A last descale dated ahead of now stays the last one.)
+    descaled = record_maintenance(state, Kind.DESCALE, now)
+    assert descaled.last_descale is not None
+    assert evaluate(limits, descaled, now, tz).scale.load_days == pytest.approx(  # type: ignore[union-attr]
+        reference_load(limits, descaled, local_date(descaled.last_descale, tz), today)
+    )
+    undone, _record = undo_last(descaled)
+    assert evaluate(limits, undone, now, tz).scale == before.scale
+    watered, _record = undo_last(record_water(descaled, today, water))
+    expected = reference_load(
+        limits,
+        record_water(state, today, water),
+        local_date(state.last_descale, tz),
+        today,
+    )
+    assert evaluate(limits, watered, now, tz).scale.load_days == pytest.approx(expected)  # type: ignore[union-attr]
+    # Back-dated: from its own day if it is the newer, else nothing changes.
+    moment = datetime.combine(today - timedelta(days=back_ago), time(hour), tz)
+    if moment > now:
+        return
+    back_dated = record_maintenance(state, Kind.DESCALE, moment)
+    start = local_date(max(moment, state.last_descale), tz)
+    scale = evaluate(limits, back_dated, now, tz).scale
+    assert scale is not None
+    assert scale.load_days == pytest.approx(reference_load(limits, state, start, today))
+    assert evaluate(limits, undo_last(back_dated)[0], now, tz).scale == before.scale
+
+
+OPERATIONS_WITH_WATER = st.lists(
+    st.one_of(
+        st.tuples(st.just("shots"), st.integers(min_value=1, max_value=6)),
+        st.tuples(st.just("meter"), st.integers(min_value=0, max_value=900)),
+        st.tuples(st.just("day"), st.integers(min_value=1, max_value=3)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    operations=OPERATIONS_WITH_WATER,
+    from_source=st.booleans(),
+    water_per_shot=st.integers(min_value=10, max_value=400),
+)
+def test_water_is_never_counted_twice(
+    operations: list[tuple[str, int]], from_source: bool, water_per_shot: int
+) -> None:
+    """With a water source, shots add no water: the log is the metered water alone."""
+    limits = scale_settings(
+        water_from_source=from_source, water_per_shot_ml=water_per_shot
+    )
+    state = MachineState()
+    day = TODAY
+    shots = metered = 0
+    for name, value in operations:
+        if name == "shots":
+            state = record_shots(
+                state, value, day=day, water_per_shot_ml=limits.shot_water_ml
+            )
+            shots += value
+        elif name == "meter":
+            if from_source:
+                state = record_water(state, day, value)
+                metered += value
+        else:
+            day += timedelta(days=value)
+    logged = sum(water for _day, water in state.water_log)
+    assert logged == (metered if from_source else shots * water_per_shot)
+    assert state.total_shots == shots
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shots_per_day=st.sampled_from([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0]),
+    water_per_shot=st.integers(min_value=20, max_value=300),
+    hardness=st.none() | st.floats(min_value=0, max_value=400),
+    bounds=st.tuples(
+        st.integers(min_value=1, max_value=120),
+        st.integers(min_value=1, max_value=120),
+        st.integers(min_value=1, max_value=120),
+    ),
+    tz=st.sampled_from(ZONES),
+    start=MOMENTS,
+)
+def test_used_as_typed_gets_the_interval(
+    shots_per_day: float,
+    water_per_shot: int,
+    hardness: float | None,
+    bounds: tuple[int, int, int],
+    tz: tzinfo,
+    start: datetime,
+) -> None:
+    """Shots pulled as typed every day come due after the interval, within a day."""
+    low, interval, high = sorted(bounds)
+    limits = scale_settings(
+        shots_per_day=shots_per_day,
+        water_per_shot_ml=water_per_shot,
+        hardness_mg_l=hardness,
+        descale_interval_days=interval,
+        descale_min_days=low,
+        descale_max_days=high,
+    )
+    first_day = local_date(start, tz)
+    state = apply_scale_settings(MachineState(), limits, first_day - timedelta(days=60))
+    pulled = 0
+
+    def pull_on(state: MachineState, day_number: int, day: date) -> MachineState:
+        nonlocal pulled
+        count = math.floor((day_number + 1) * shots_per_day) - pulled
+        pulled += count
+        if count:
+            state = record_shots(
+                state, count, day=day, water_per_shot_ml=water_per_shot
+            )
+        return state
+
+    # Six weeks of use before the descale, so the rate is measured.
+    for number in range(42):
+        state = pull_on(state, number, first_day - timedelta(days=42 - number))
+    descaled_at = start_of_local_day(first_day, tz) + timedelta(minutes=30)
+    state = record_maintenance(state, Kind.DESCALE, descaled_at)
+    predicted = evaluate(limits, state, descaled_at, tz).scale
+    assert predicted is not None
+    target = first_day + timedelta(days=interval)
+    assert abs((predicted.due_on - target).days) <= 1
+    due_day = None
+    for number in range(high + 1):
+        day = first_day + timedelta(days=number)
+        state = pull_on(state, 42 + number, day)
+        end_of_day = start_of_local_day(day + timedelta(days=1), tz) - timedelta(
+            seconds=1
+        )
+        if evaluate(limits, state, end_of_day, tz).descale is DueStatus.DUE:
+            due_day = day
+            break
+    assert due_day is not None
+    assert (due_day - first_day).days in {interval - 1, interval}

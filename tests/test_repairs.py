@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -16,6 +18,7 @@ from custom_components.espresso_maintenance.const import (
     CONF_WATER_HARDNESS,
     DOMAIN,
 )
+from custom_components.espresso_maintenance.repairs import HardWaterRepairFlow
 
 from .conftest import ENTRY_ID, NOW
 
@@ -119,3 +122,32 @@ async def test_fix_flow_of_a_removed_machine(
     )
     result = await response.json()
     assert (result["type"], result["reason"]) == ("abort", "machine_removed")
+
+
+async def test_new_reading_weighs_water_from_its_day(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A filter fitted five days later: softer water from that day, same calibration."""
+    freezer.move_to("2026-12-03T09:00:00+00:00")
+    # Straight to the flow: the test client's token would have expired by now.
+    flow = HardWaterRepairFlow(ENTRY_ID)
+    flow.hass = hass
+    result = await flow.async_step_reading(
+        {CONF_WATER_HARDNESS: 2.5, CONF_HARDNESS_UNIT: "dh"}
+    )
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    bases = init_integration.runtime_data.state.scale_bases
+    assert [(basis.since, basis.hardness_mg_l) for basis in bases] == [
+        (date(2026, 11, 28), pytest.approx(142.784)),
+        (date(2026, 12, 3), pytest.approx(44.62)),
+    ]
+    # The interval (60 days) was kept, so the calibration stays at 8 °dH: each
+    # day from now on counts 2.5/8 of a day of typical use.
+    assert [basis.calibration_mg_l for basis in bases] == [
+        pytest.approx(142.784),
+        pytest.approx(142.784),
+    ]
+    assert bases[-1].interval_days == 60

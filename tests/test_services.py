@@ -196,6 +196,14 @@ async def test_get_status(
                 "backflush_interval_shots": 14,
                 "backflush_interval_days": 7,
                 "descale_interval_days": 60,
+                "descale_min_days": 30,
+                "descale_max_days": 90,
+                "water_per_shot_ml": 100,
+                "scale_load_percent": 81.7,
+                "descale_days_left": 11,
+                "descale_driver": "use",
+                "descale_rate_measured": False,
+                "water_per_day_ml": 200,
             }
         ]
     }

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.espresso_maintenance.const import DOMAIN
+from custom_components.espresso_maintenance.const import CONF_LAST_BACKFLUSH, DOMAIN
 
 from .conftest import NOW
 
@@ -41,7 +41,8 @@ async def test_items_for_what_is_due(
             "summary": "Descale",
             "status": "needs_action",
             "due": "2026-12-09",
-            "description": "49 of 60 days since the last descale",
+            # Nothing counted yet: the days count as days of typical use.
+            "description": "82% scale load after 49 days: due in 11 days at your typical use",
         }
     ]
     assert hass.states.get(TODO).state == "1"
@@ -137,7 +138,7 @@ async def test_list_in_another_language(
     hass.config.language = "de-CH"
     assert (await items(hass))[0]["summary"] == "Entkalken"
     assert (await items(hass))[0]["description"] == (
-        "49 von 60 Tagen seit dem letzten Entkalken"
+        "82 % Kalkbelastung nach 49 Tagen: in 11 Tagen fällig bei deiner typischen Nutzung"
     )
 
 
@@ -167,3 +168,89 @@ async def test_live_counts_reach_cards_without_state_writes(
     after = hass.states.get(TODO)
     assert after.last_updated == before.last_updated
     assert after.last_reported == before.last_reported
+
+
+async def descale_text(hass: HomeAssistant) -> str:
+    """Return the description of the descale item."""
+    listed = {item["uid"]: item for item in await items(hass)}
+    return str(listed["descale"]["description"])
+
+
+async def test_descale_texts_say_what_sets_the_date(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Full at the current use, the shortest and the longest interval, and today."""
+    target = {"entity_id": TODO}
+    # 48 typical days before counting began, then 23 shots: 59.5 of 60 days,
+    # reached tomorrow at two shots a day (or by a shot today).
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {**target, "count": 20}, blocking=True
+    )
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {**target, "count": 3}, blocking=True
+    )
+    assert await descale_text(hass) == (
+        "99% scale load after 49 days: due tomorrow at your typical use"
+    )
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {**target, "count": 20}, blocking=True
+    )
+    assert await descale_text(hass) == "116% scale load after 49 days: due now"
+
+    # Back-dated 25 days, and 40 more shots: 24 typical days, then today's 83
+    # shots (41.5 days): full, but the minimum holds it to 30 days.
+    await hass.services.async_call(
+        DOMAIN,
+        "record_descale",
+        {**target, "performed_at": "2026-11-03 08:00"},
+        blocking=True,
+    )
+    for _ in range(2):
+        await hass.services.async_call(
+            DOMAIN, "record_shot", {**target, "count": 20}, blocking=True
+        )
+    assert await descale_text(hass) == (
+        "109% scale load after 25 days: due in 5 days, "
+        "as the shortest interval is 30 days"
+    )
+
+
+async def test_descale_text_of_a_machine_left_off(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Descaled, one shot, then nothing: the longest interval sets the date."""
+    target = {"entity_id": TODO}
+    await hass.services.async_call(DOMAIN, "record_descale", target, blocking=True)
+    await hass.services.async_call(DOMAIN, "record_shot", target, blocking=True)
+    freezer.move_to("2027-02-16T08:30:00+00:00")
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert await descale_text(hass) == (
+        "1% scale load after 80 days: due in 10 days, "
+        "as the longest interval is 90 days"
+    )
+
+
+async def test_backflush_due_by_shots_without_a_known_date(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, time_zone: str
+) -> None:
+    """With the last backflush unknown, a backflush due by shots is due today."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, CONF_LAST_BACKFLUSH: None},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        DOMAIN, "record_shot", {"entity_id": TODO, "count": 6}, blocking=True
+    )
+    listed = {item["uid"]: item for item in await items(hass)}
+    assert listed["backflush"]["due"] == "2026-11-28"
+    assert (
+        listed["backflush"]["description"] == "14 of 14 shots since the last backflush"
+    )

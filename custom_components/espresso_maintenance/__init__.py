@@ -13,6 +13,7 @@ from .const import (
     CONF_MACHINE_TYPE,
     CONF_SHOT_SOURCE,
     CONF_STORAGE_CREATED,
+    CONF_WATER_SOURCE,
     DOMAIN,
     MACHINE_TYPE_MODELS,
 )
@@ -31,6 +32,7 @@ from .services import async_setup_services
 from .shot_sources import ShotSource, source_config_from_entry
 from .sources import EntitySource, async_delete_unused_issues
 from .store import MachineStore, StorageError
+from .water_source import WaterSource, water_source_from_entry
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -104,6 +106,8 @@ def _async_start_sources(hass: HomeAssistant, machine: Machine) -> None:
         sources[CONF_SHOT_SOURCE] = ShotSource(hass, machine, shot_config)
     for config in maintenance_source_configs(entry, machine.settings):
         sources[config.option] = maintenance_source(hass, machine, config)
+    if (water_entity := water_source_from_entry(entry)) is not None:
+        sources[CONF_WATER_SOURCE] = WaterSource(hass, machine, water_entity)
     async_delete_unused_issues(hass, entry, set(sources))
     for option, source in sources.items():
         machine.sources[option] = source

@@ -23,6 +23,7 @@ from .entity import EspressoEntity
 from .language import Texts
 from .machine import EspressoConfigEntry, Machine
 from .model import Kind, local_date
+from .todo import descale_description
 
 PARALLEL_UPDATES = 0
 
@@ -72,6 +73,7 @@ def upcoming_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
                 start=start,
                 end=end,
                 summary=texts.text("calendar_descale_due"),
+                description=descale_description(machine, texts),
                 uid=f"{machine.entry.entry_id}_next_descale",
             )
         )

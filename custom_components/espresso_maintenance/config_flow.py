@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
     SOURCE_USER,
     ConfigEntry,
@@ -29,6 +30,8 @@ from .const import (
     CONF_BACKFLUSH_PULSE_SECONDS,
     CONF_BACKFLUSH_SOURCE,
     CONF_DESCALE_INTERVAL_DAYS,
+    CONF_DESCALE_MAX_DAYS,
+    CONF_DESCALE_MIN_DAYS,
     CONF_DESCALE_SOURCE,
     CONF_DETECT_BACKFLUSH,
     CONF_HARDNESS_UNIT,
@@ -47,6 +50,8 @@ from .const import (
     CONF_THREE_WAY_VALVE,
     CONF_TRACK_DESCALE,
     CONF_WATER_HARDNESS,
+    CONF_WATER_PER_SHOT_ML,
+    CONF_WATER_SOURCE,
     DEFAULT_SHOTS_PER_DAY,
     DOMAIN,
     HARDNESS_UNKNOWN,
@@ -55,6 +60,8 @@ from .const import (
     MAX_SHOTS_PER_DAY,
     MAX_SHOTS_SINCE_BACKFLUSH,
     MAX_SOURCE_SECONDS,
+    MAX_WATER_PER_SHOT_ML,
+    MIN_WATER_PER_SHOT_ML,
 )
 from .detectors import MaintenanceSourceKind, SourceKind
 from .discovery import FoundMachine, async_find_machine, async_find_machines
@@ -72,6 +79,9 @@ from .maintenance_sources import (
     source_kind,
 )
 from .model import (
+    DEFAULT_WATER_PER_SHOT_ML,
+    MAX_DESCALE_DAYS,
+    MIN_DESCALE_DAYS,
     RECOMMENDED_BACKFLUSH_DAYS,
     TYPICAL_THREE_WAY_VALVE,
     HardnessUnit,
@@ -82,6 +92,7 @@ from .model import (
     recommended_descale_days,
 )
 from .shot_sources import check_pattern, source_problem, source_schema, source_values
+from .water_source import water_source_problem
 
 # The pick_machine step's choice for a machine no integration knows.
 BY_HAND = "by_hand"
@@ -757,6 +768,94 @@ def _check_start(user_input: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+# Descaling from use: the water per shot, a water source and the bounds of the
+# date, asked after the limits (options only; a new machine takes the defaults).
+DESCALE_KEYS = (
+    CONF_WATER_PER_SHOT_ML,
+    CONF_WATER_SOURCE,
+    CONF_DESCALE_MIN_DAYS,
+    CONF_DESCALE_MAX_DAYS,
+)
+
+
+def _descale_defaults(values: dict[str, Any], interval: int) -> dict[str, Any]:
+    """Return the descale fields' values; the bounds widen to hold the interval."""
+    return {
+        CONF_WATER_PER_SHOT_ML: values.get(
+            CONF_WATER_PER_SHOT_ML, DEFAULT_WATER_PER_SHOT_ML
+        ),
+        CONF_WATER_SOURCE: values.get(CONF_WATER_SOURCE),
+        CONF_DESCALE_MIN_DAYS: values.get(
+            CONF_DESCALE_MIN_DAYS, min(MIN_DESCALE_DAYS, interval)
+        ),
+        CONF_DESCALE_MAX_DAYS: values.get(
+            CONF_DESCALE_MAX_DAYS, max(MAX_DESCALE_DAYS, interval)
+        ),
+    }
+
+
+def _descale_schema(values: dict[str, Any]) -> dict[Any, Any]:
+    source = values.get(CONF_WATER_SOURCE)
+    return {
+        vol.Required(
+            CONF_WATER_PER_SHOT_ML, default=values[CONF_WATER_PER_SHOT_ML]
+        ): number_selector(),
+        vol.Optional(
+            CONF_WATER_SOURCE,
+            description={"suggested_value": source} if source else None,
+        ): selector.EntitySelector(
+            selector.EntitySelectorConfig(
+                domain="sensor",
+                device_class=[SensorDeviceClass.VOLUME, SensorDeviceClass.WATER],
+            )
+        ),
+        vol.Required(
+            CONF_DESCALE_MIN_DAYS, default=values[CONF_DESCALE_MIN_DAYS]
+        ): number_selector(),
+        vol.Required(
+            CONF_DESCALE_MAX_DAYS, default=values[CONF_DESCALE_MAX_DAYS]
+        ): number_selector(),
+    }
+
+
+def _check_descale(
+    hass: HomeAssistant, user_input: dict[str, Any], interval: int
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    water = user_input[CONF_WATER_PER_SHOT_ML]
+    if water != int(water) or not (
+        MIN_WATER_PER_SHOT_ML <= water <= MAX_WATER_PER_SHOT_ML
+    ):
+        errors[CONF_WATER_PER_SHOT_ML] = "water_per_shot_out_of_range"
+    if (source := user_input.get(CONF_WATER_SOURCE)) and (
+        problem := water_source_problem(hass, source)
+    ):
+        errors[CONF_WATER_SOURCE] = problem
+    low = user_input[CONF_DESCALE_MIN_DAYS]
+    high = user_input[CONF_DESCALE_MAX_DAYS]
+    for key, value in ((CONF_DESCALE_MIN_DAYS, low), (CONF_DESCALE_MAX_DAYS, high)):
+        if value != int(value) or not 1 <= value <= MAX_INTERVAL_DAYS:
+            errors[key] = "descale_bound_out_of_range"
+    if errors.keys() & {CONF_DESCALE_MIN_DAYS, CONF_DESCALE_MAX_DAYS}:
+        return errors
+    if low >= high:
+        errors[CONF_DESCALE_MAX_DAYS] = "descale_max_not_above_min"
+    elif interval < low:
+        errors[CONF_DESCALE_MIN_DAYS] = "descale_interval_below_min"
+    elif interval > high:
+        errors[CONF_DESCALE_MAX_DAYS] = "descale_interval_above_max"
+    return errors
+
+
+def _descale_values(user_input: dict[str, Any]) -> dict[str, Any]:
+    values = {
+        key: int(user_input[key]) for key in DESCALE_KEYS if key != CONF_WATER_SOURCE
+    }
+    if source := user_input.get(CONF_WATER_SOURCE):
+        values[CONF_WATER_SOURCE] = source
+    return values
+
+
 class EspressoMaintenanceOptionsFlow(OptionsFlow):
     """Change how a machine is tracked; its counters and history are kept."""
 
@@ -765,6 +864,7 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         self._usage: dict[str, Any] = {}
         self._source: dict[str, Any] = {}
         self._maintenance: dict[str, Any] = {}
+        self._limits: dict[str, Any] = {}
 
     @property
     def _valve(self) -> bool:
@@ -895,8 +995,19 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
                     key: current.get(key, recommended[key]) for key in recommended
                 }
                 limits.update({key: int(user_input[key]) for key in keys})
+                self._limits = limits
+                if self._usage[CONF_TRACK_DESCALE]:
+                    return await self.async_step_descale()
+                # Kept for when descaling is tracked again.
+                kept = {key: current[key] for key in DESCALE_KEYS if key in current}
                 return self.async_create_entry(
-                    data={**self._usage, **self._source, **self._maintenance, **limits}
+                    data={
+                        **self._usage,
+                        **self._source,
+                        **self._maintenance,
+                        **limits,
+                        **kept,
+                    }
                 )
         defaults = {
             key: recommended[key]
@@ -910,6 +1021,37 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
             description_placeholders={
                 "name": self.config_entry.title,
                 **_placeholders(self._usage),
+            },
+            errors=errors,
+        )
+
+    async def async_step_descale(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the water per shot, the water source and the descale bounds."""
+        interval = int(self._limits[CONF_DESCALE_INTERVAL_DAYS])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _check_descale(self.hass, user_input, interval)
+            if not errors:
+                return self.async_create_entry(
+                    data={
+                        **self._usage,
+                        **self._source,
+                        **self._maintenance,
+                        **self._limits,
+                        **_descale_values(user_input),
+                    }
+                )
+        values = _descale_defaults(
+            user_input or dict(self.config_entry.options), interval
+        )
+        return self.async_show_form(
+            step_id="descale",
+            data_schema=vol.Schema(_descale_schema(values)),
+            description_placeholders={
+                "name": self.config_entry.title,
+                "interval": str(interval),
             },
             errors=errors,
         )

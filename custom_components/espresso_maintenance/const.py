@@ -68,6 +68,22 @@ CONF_DESCALE_SOURCE_ENTITY: Final = "descale_source_entity"
 # bean-to-cup machines, rinse included).
 PROGRAM_MIN_SECONDS: Final = {Kind.BACKFLUSH: 20, Kind.DESCALE: 120}
 
+# Descaling from use (options; a machine without them takes the defaults).
+# The water a counted shot adds, in mL (default: model.DEFAULT_WATER_PER_SHOT_ML).
+CONF_WATER_PER_SHOT_ML: Final = "water_per_shot_ml"
+# A sensor metering the water through the machine; shots then add none.
+CONF_WATER_SOURCE: Final = "water_source"
+# The fewest and most days between descales, whatever the use. Without them the
+# seed's one and three months apply, widened to hold the descale interval.
+CONF_DESCALE_MIN_DAYS: Final = "descale_min_days"
+CONF_DESCALE_MAX_DAYS: Final = "descale_max_days"
+# A ristretto with no flush to a mug of hot water.
+MIN_WATER_PER_SHOT_ML: Final = 10
+MAX_WATER_PER_SHOT_ML: Final = 1000
+# A water source rising by more at once is a glitch or a replaced meter: more
+# than a home machine takes in a busy day, steam and hot water included.
+MAX_WATER_JUMP_ML: Final = 20_000
+
 # The starting point, used once when the machine's storage is created.
 CONF_LAST_BACKFLUSH: Final = "last_backflush"
 CONF_LAST_DESCALE: Final = "last_descale"
@@ -124,4 +140,6 @@ EVENT_TYPES: Final = (
 )
 
 STORAGE_VERSION: Final = 2
+# 2.2 added the water log and scale bases for descaling from use; 2.3 the
+# sources of detected records and the last readings of timestamp sources.
 STORAGE_MINOR_VERSION: Final = 3

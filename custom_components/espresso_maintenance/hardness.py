@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.helpers import selector
 import voluptuous as vol
 
 from .const import CONF_HARDNESS_UNIT, CONF_WATER_HARDNESS, HARDNESS_UNKNOWN
-from .model import HardnessUnit, hardness_in_range
+from .model import HardnessUnit, hardness_in_range, hardness_to_mg_l
 
 HARDNESS_UNITS = [unit.value for unit in HardnessUnit] + [HARDNESS_UNKNOWN]
 
@@ -61,3 +62,12 @@ def check_hardness(user_input: dict[str, Any]) -> dict[str, str]:
     if not hardness_in_range(hardness, HardnessUnit(unit)):
         return {CONF_WATER_HARDNESS: "hardness_out_of_range"}
     return {}
+
+
+def hardness_mg_l(values: Mapping[str, Any]) -> float | None:
+    """Return the reading in `values` as mg/L CaCO3; None when not measured."""
+    unit = values.get(CONF_HARDNESS_UNIT, HARDNESS_UNKNOWN)
+    hardness = values.get(CONF_WATER_HARDNESS)
+    if unit == HARDNESS_UNKNOWN or hardness is None:
+        return None
+    return hardness_to_mg_l(float(hardness), HardnessUnit(unit))

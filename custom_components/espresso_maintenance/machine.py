@@ -25,6 +25,8 @@ from .const import (
     CONF_BACKFLUSH_INTERVAL_DAYS,
     CONF_BACKFLUSH_INTERVAL_SHOTS,
     CONF_DESCALE_INTERVAL_DAYS,
+    CONF_DESCALE_MAX_DAYS,
+    CONF_DESCALE_MIN_DAYS,
     CONF_LAST_BACKFLUSH,
     CONF_LAST_DESCALE,
     CONF_SHOT_SOURCE,
@@ -32,6 +34,8 @@ from .const import (
     CONF_SHOTS_SINCE_BACKFLUSH,
     CONF_THREE_WAY_VALVE,
     CONF_TRACK_DESCALE,
+    CONF_WATER_PER_SHOT_ML,
+    CONF_WATER_SOURCE,
     DEFAULT_SHOTS_PER_DAY,
     DOMAIN,
     EVENT_BACKFLUSH_DUE,
@@ -41,8 +45,10 @@ from .const import (
     EVENT_NAME,
     EVENT_RECORD_UNDONE,
     LOGGER,
+    MAX_WATER_JUMP_ML,
 )
 from .detectors import CounterReading, TimestampReading, read_counter, read_timestamp
+from .hardness import hardness_mg_l
 from .model import Kind, MachineState, Settings, Status
 from .store import MachineStore, StorageError
 
@@ -70,13 +76,31 @@ DUE_EVENT = {Kind.BACKFLUSH: EVENT_BACKFLUSH_DUE, Kind.DESCALE: EVENT_DESCALE_DU
 
 def settings_from_entry(entry: ConfigEntry) -> Settings:
     """Read what is tracked, and the limits, from a config entry."""
+    options = entry.options
     return Settings(
         track_backflush=bool(entry.data[CONF_THREE_WAY_VALVE]),
-        track_descale=bool(entry.options[CONF_TRACK_DESCALE]),
-        backflush_interval_shots=int(entry.options[CONF_BACKFLUSH_INTERVAL_SHOTS]),
-        backflush_interval_days=int(entry.options[CONF_BACKFLUSH_INTERVAL_DAYS]),
-        descale_interval_days=int(entry.options[CONF_DESCALE_INTERVAL_DAYS]),
+        track_descale=bool(options[CONF_TRACK_DESCALE]),
+        backflush_interval_shots=int(options[CONF_BACKFLUSH_INTERVAL_SHOTS]),
+        backflush_interval_days=int(options[CONF_BACKFLUSH_INTERVAL_DAYS]),
+        descale_interval_days=int(options[CONF_DESCALE_INTERVAL_DAYS]),
+        shots_per_day=float(options.get(CONF_SHOTS_PER_DAY, DEFAULT_SHOTS_PER_DAY)),
+        water_per_shot_ml=int(
+            options.get(CONF_WATER_PER_SHOT_ML, model.DEFAULT_WATER_PER_SHOT_ML)
+        ),
+        hardness_mg_l=hardness_mg_l(options),
+        water_from_source=bool(options.get(CONF_WATER_SOURCE)),
+        descale_min_days=int(
+            options.get(CONF_DESCALE_MIN_DAYS, model.MIN_DESCALE_DAYS)
+        ),
+        descale_max_days=int(
+            options.get(CONF_DESCALE_MAX_DAYS, model.MAX_DESCALE_DAYS)
+        ),
     )
+
+
+def today() -> date:
+    """Return today's local date, the day water is counted on."""
+    return model.local_date(dt_util.utcnow(), dt_util.get_default_time_zone())
 
 
 def _start_of_day(value: str | None) -> datetime | None:
@@ -99,6 +123,11 @@ def initial_state(entry: ConfigEntry) -> MachineState:
         last_backflush=_start_of_day(entry.data.get(CONF_LAST_BACKFLUSH)),
         last_descale=_start_of_day(entry.data.get(CONF_LAST_DESCALE)),
     )
+
+
+def scale_percent(scale: model.ScaleOutlook) -> float:
+    """Return the scale load as a percentage of the capacity, to a tenth."""
+    return round(scale.load * 100, 1)
 
 
 def now_utc() -> datetime:
@@ -163,7 +192,7 @@ class Machine:
             tuple[MachineState, Status, tuple[date, str], date | None] | None
         ) = None
         # The entities recorded from, by the option that chose them
-        # (shot_source, backflush_source, descale_source).
+        # (shot_source, backflush_source, descale_source, water_source).
         self.sources: dict[str, Source] = {}
 
     @property
@@ -210,6 +239,30 @@ class Machine:
             "backflush_interval_shots": self.settings.backflush_interval_shots,
             "backflush_interval_days": self.settings.backflush_interval_days,
             "descale_interval_days": self.settings.descale_interval_days,
+            **self._scale_as_dict(),
+        }
+
+    def _scale_as_dict(self) -> dict[str, Any]:
+        """Describe the scale load and what sets the next descale's date.
+
+        `descale_driver` is `use` (the load reaches the interval at the recent
+        rate), `minimum` (it would sooner; the shortest interval holds the date)
+        or `maximum` (little use: the longest interval comes first).
+        `descale_rate_measured` is false while the rate is the typed use.
+        """
+        scale = self.status.scale
+        low, high = self.settings.descale_bounds
+        return {
+            "descale_min_days": low,
+            "descale_max_days": high,
+            "water_per_shot_ml": self.settings.water_per_shot_ml,
+            "scale_load_percent": None if scale is None else scale_percent(scale),
+            "descale_days_left": None if scale is None else scale.days_left,
+            "descale_driver": None if scale is None else scale.driver.value,
+            "descale_rate_measured": None if scale is None else scale.measured,
+            "water_per_day_ml": None
+            if scale is None
+            else round(scale.water_per_day_ml),
         }
 
     def shot_rate(self) -> float:
@@ -252,12 +305,21 @@ class Machine:
         )
 
     async def async_start(self) -> None:
-        """Catch up on what became due while stopped, and plan the next change."""
+        """Catch up on what became due while stopped, and plan the next change.
+
+        Settings that weigh water (hardness, typed use, water per shot, the
+        interval) are noted in the state from today, so a change made in the
+        options or the hard-water repair applies from the day it was made.
+        """
         self.entry.async_on_unload(
             self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_on_config)
         )
         self.entry.async_on_unload(self._async_cancel_timer)
-        await self._async_commit(self.state, [], force_save=False)
+        await self._async_commit(
+            model.apply_scale_settings(self.state, self.settings, today()),
+            [],
+            force_save=False,
+        )
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -271,10 +333,18 @@ class Machine:
         self._event_listeners.append(listener)
         return lambda: self._event_listeners.remove(listener)
 
+    def _record_shots(self, state: MachineState, count: int) -> MachineState:
+        return model.record_shots(
+            state,
+            count,
+            day=today(),
+            water_per_shot_ml=self.settings.shot_water_ml,
+        )
+
     async def async_record_shots(self, count: int = 1) -> None:
-        """Count shots pulled."""
+        """Count shots pulled, and their water unless a water source meters it."""
         async with self._lock:
-            await self._async_commit(model.record_shots(self.state, count), [])
+            await self._async_commit(self._record_shots(self.state, count), [])
 
     async def async_apply_counter_reading(self, value: float) -> CounterReading:
         """Count the shots a shot-counter source shows since its last reading.
@@ -287,7 +357,24 @@ class Machine:
             if reading.baseline != self.state.source_baseline:
                 new_state = replace(self.state, source_baseline=reading.baseline)
                 if reading.shots:
-                    new_state = model.record_shots(new_state, reading.shots)
+                    new_state = self._record_shots(new_state, reading.shots)
+                await self._async_commit(new_state, [])
+            return reading
+
+    async def async_apply_water_reading(self, value_ml: float) -> CounterReading:
+        """Count the water a water source shows since its last reading (in mL).
+
+        The rules are the shot counter's: the first reading is the baseline, a
+        decrease is a reset, a jump too large for real use is not counted, and
+        whole mL are counted while the rest waits for the next reading.
+        """
+        async with self._lock:
+            reading = read_counter(
+                self.state.water_baseline, value_ml, max_jump=MAX_WATER_JUMP_ML
+            )
+            if reading.baseline != self.state.water_baseline:
+                new_state = replace(self.state, water_baseline=reading.baseline)
+                new_state = model.record_water(new_state, today(), reading.shots)
                 await self._async_commit(new_state, [])
             return reading
 
@@ -383,9 +470,12 @@ class Machine:
                 "interval_shots": self.settings.backflush_interval_shots,
                 "interval_days": self.settings.backflush_interval_days,
             }
+        scale = status.scale
         return {
             "days_since_descale": status.days_since_descale,
             "interval_days": self.settings.descale_interval_days,
+            "scale_load_percent": None if scale is None else scale_percent(scale),
+            "driver": None if scale is None else scale.driver.value,
         }
 
     async def _async_commit(

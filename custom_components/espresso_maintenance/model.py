@@ -1,5 +1,8 @@
 """The maintenance rules: counters, due logic, recommended intervals, water hardness.
 
+Descaling follows the scale a machine has taken in: the water through it, weighed
+by the water's hardness, counted in days of typical use (see "Scale load" below).
+
 Pure Python with no Home Assistant imports, so every rule can be tested on its own.
 All datetimes are timezone-aware; day counts compare local calendar dates, which is
 what keeps them right across daylight saving changes.
@@ -7,9 +10,12 @@ what keeps them right across daylight saving changes.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from itertools import pairwise
 import math
 
 
@@ -75,6 +81,33 @@ MAX_DESCALE_DAYS = 90
 # Light use is at most one shot a day; heavy use is six or more.
 LIGHT_USE_SHOTS_PER_DAY = 1.0
 HEAVY_USE_SHOTS_PER_DAY = 6.0
+# The shots per day the flows suggest: two a day is a typical home.
+TYPICAL_SHOTS_PER_DAY = 2.0
+
+# Water per shot, when the water is estimated from the shots counted. A double
+# shot is 36-40 mL in the cup (18-20 g of coffee at 1:2); the spent puck keeps
+# about 20 mL and the three-way valve dumps a few more; the usual group flush
+# before or after a shot runs 3-5 s at the 6-8 mL/s an open group gives, about
+# 30-40 mL. That is about 100 mL. On a single boiler all of it is heated in the
+# boiler. On a heat exchanger it is heated in the exchanger tube and the group,
+# where its scale builds, while the boiler is refilled by steam and hot water:
+# those are not in the figure, and a water source that meters the inlet sees them.
+DEFAULT_WATER_PER_SHOT_ML = 100
+# Calibrating needs some use: a typed use of less (0 is allowed) is taken as half
+# a shot a day, the smallest step the forms offer.
+MIN_CALIBRATION_SHOTS_PER_DAY = 0.5
+# No water counts as softer than this. Distilled or reverse-osmosis water then
+# builds scale very slowly rather than not at all, and a zero reading cannot
+# make the capacity zero. Test strips do not resolve below it (about 0.6 °dH).
+MIN_SCALE_HARDNESS_MG_L = 10.0
+# Days of water kept. A last descale more than the longest allowed interval
+# (365 days) ago is due by time whatever the load, so a year and a day of water
+# is enough to rebuild the load after any undo or back-dated record that matters.
+WATER_LOG_DAYS = 366
+# How far back the recent water rate is measured, like the shot rate.
+WATER_RATE_WINDOW_DAYS = 28
+# Loads are sums of floats; a load this close to its limit has reached it.
+LOAD_TOLERANCE = 1e-9
 
 # "Due soon" starts at 80 % of a limit, kept as a fraction to compare integers exactly.
 DUE_SOON_NUMERATOR = 4
@@ -166,11 +199,45 @@ class Settings:
     track_descale: bool
     backflush_interval_shots: int
     backflush_interval_days: int
+    # The days of typical use after which a descale is due.
     descale_interval_days: int
+    # Descaling from use: the use and water the interval is calibrated at, and
+    # the bounds the date keeps to whatever the use.
+    shots_per_day: float = TYPICAL_SHOTS_PER_DAY
+    water_per_shot_ml: int = DEFAULT_WATER_PER_SHOT_ML
+    # None when the owner has not measured it.
+    hardness_mg_l: float | None = None
+    # With a water volume source, the water is metered and shots add none.
+    water_from_source: bool = False
+    descale_min_days: int = MIN_DESCALE_DAYS
+    descale_max_days: int = MAX_DESCALE_DAYS
 
     def tracks(self, kind: Kind) -> bool:
         """Tell whether a kind of maintenance is tracked."""
         return self.track_backflush if kind is Kind.BACKFLUSH else self.track_descale
+
+    @property
+    def typical_water_ml(self) -> float:
+        """Return the water of a day of typical use: the typed shots' water."""
+        shots = max(self.shots_per_day, MIN_CALIBRATION_SHOTS_PER_DAY)
+        return shots * max(self.water_per_shot_ml, 1)
+
+    @property
+    def shot_water_ml(self) -> int:
+        """Return the water a counted shot adds: none when a source meters it."""
+        return 0 if self.water_from_source else self.water_per_shot_ml
+
+    @property
+    def descale_bounds(self) -> tuple[int, int]:
+        """Return the fewest and most days between descales.
+
+        They always hold the interval: an interval set outside them (before the
+        bounds existed, or by hand) widens them rather than being overruled.
+        """
+        return (
+            min(self.descale_min_days, self.descale_interval_days),
+            max(self.descale_max_days, self.descale_interval_days),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,6 +275,32 @@ class UndoStep:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ScaleBasis:
+    """How a day's water is weighed, from one day until the next basis.
+
+    A day of typical use (`typical_water_ml` at `calibration_mg_l`) counts as
+    one day; water counts by its share of that, times how much harder than the
+    calibration it is. The interval is kept only to notice a recalibration.
+    """
+
+    since: date
+    hardness_mg_l: float
+    typical_water_ml: float
+    calibration_mg_l: float
+    interval_days: int
+
+    @property
+    def days_per_ml(self) -> float:
+        """Return the days of typical use one mL of this water counts for."""
+        return self.hardness_mg_l / (self.typical_water_ml * self.calibration_mg_l)
+
+    @property
+    def days_per_typical_day(self) -> float:
+        """Return the days of typical use a day of typical water counts for."""
+        return self.hardness_mg_l / self.calibration_mg_l
+
+
+@dataclass(frozen=True, kw_only=True)
 class MachineState:
     """Everything remembered about one machine."""
 
@@ -227,6 +320,17 @@ class MachineState:
     # again after a restart, nor after the user undid its record.
     backflush_source_reading: datetime | None = None
     descale_source_reading: datetime | None = None
+    # Water through the machine per local day (mL), days without water left out,
+    # for the last WATER_LOG_DAYS days; sorted by day.
+    water_log: tuple[tuple[date, int], ...] = ()
+    # The first day water was counted (from shots or a source). Days before it
+    # are taken as days of typical use; from it on, a day without water is one.
+    counting_since: date | None = None
+    # How water is weighed, from each day a setting changed (the hardness
+    # history, and the calibration); sorted by day.
+    scale_bases: tuple[ScaleBasis, ...] = ()
+    # The last reading of a water volume source, in mL.
+    water_baseline: float | None = None
 
     def last(self, kind: Kind) -> datetime | None:
         """Return when a kind of maintenance was last done."""
@@ -257,15 +361,74 @@ def _with_kind(
     return replace(state, last_descale=last, descale_due_notified=notified)
 
 
-def record_shots(state: MachineState, count: int) -> MachineState:
-    """Count shots pulled."""
+def record_shots(
+    state: MachineState,
+    count: int,
+    *,
+    day: date | None = None,
+    water_per_shot_ml: int = 0,
+) -> MachineState:
+    """Count shots pulled, and their water on the local day they were pulled.
+
+    The caller passes `Settings.shot_water_ml`, which is 0 when a water source
+    meters the water, so the same water is never counted twice.
+    """
     if count < 1:
         raise ValueError("count must be at least 1")
-    return replace(
+    if water_per_shot_ml < 0:
+        raise ValueError("water must not be negative")
+    new_state = replace(
         state,
         shots_since_backflush=state.shots_since_backflush + count,
         total_shots=state.total_shots + count,
     )
+    if day is None:
+        return new_state
+    return _add_water(new_state, day, count * water_per_shot_ml)
+
+
+def record_water(state: MachineState, day: date, water_ml: int) -> MachineState:
+    """Count water a water volume source has metered, on a local day."""
+    if water_ml < 0:
+        raise ValueError("water must not be negative")
+    return _add_water(state, day, water_ml)
+
+
+def _add_water(state: MachineState, day: date, water_ml: int) -> MachineState:
+    if water_ml == 0:
+        return state
+    log = state.water_log
+    if log and log[-1][0] == day:
+        log = (*log[:-1], (day, log[-1][1] + water_ml))
+    elif not log or log[-1][0] < day:
+        log = (*log, (day, water_ml))
+    else:
+        # The clock went back over midnight (or the time zone changed).
+        merged = dict(log)
+        merged[day] = merged.get(day, 0) + water_ml
+        log = tuple(sorted(merged.items()))
+    first_kept = log[-1][0] - timedelta(days=WATER_LOG_DAYS - 1)
+    if log[0][0] < first_kept:
+        log = tuple(item for item in log if item[0] >= first_kept)
+    counting_since = (
+        day if state.counting_since is None else min(state.counting_since, day)
+    )
+    return replace(
+        state,
+        water_log=log,
+        counting_since=counting_since,
+        scale_bases=_prune_bases(state.scale_bases, first_kept),
+    )
+
+
+def _prune_bases(
+    bases: tuple[ScaleBasis, ...], first_kept: date
+) -> tuple[ScaleBasis, ...]:
+    """Drop the bases no kept day uses (the first one also covers older days)."""
+    start = 0
+    while start + 1 < len(bases) and bases[start + 1].since <= first_kept:
+        start += 1
+    return bases[start:] if start else bases
 
 
 def remember_source_reading(
@@ -391,6 +554,273 @@ def days_between(earlier: datetime, now: datetime, tz: tzinfo) -> int:
     return max(0, (local_date(now, tz) - local_date(earlier, tz)).days)
 
 
+# Scale load
+#
+# Scale builds with the water heated in the machine times its hardness. The
+# descale interval says when a machine used as typed (shots per day x water per
+# shot, at the hardness given) needs descaling, so that use is the unit: a day of
+# typical use counts one day. A day's water counts its share of a typical day's,
+# times its hardness over the hardness the interval was set at. The load is the
+# sum since the last descale; a descale is due when it reaches the interval, never
+# before the minimum and always by the maximum. Used as typed, that is the
+# interval, as before; twice the water or twice as hard water fill it twice as
+# fast; a machine that is off adds nothing.
+#
+# Changes of the hardness, the typed use or the water per shot apply from the day
+# they are made (each is a basis); water already counted keeps its weight. A new
+# interval applies to the whole period, as it always did: used as typed, the next
+# descale is the last one plus the new interval.
+
+
+class DescaleDriver(StrEnum):
+    """What sets the date of the next descale."""
+
+    # The load reaches the interval at the recent rate of water.
+    USE = "use"
+    # The load would be full sooner; the minimum interval holds the date back.
+    MINIMUM = "minimum"
+    # Little or no use: the maximum interval comes first.
+    MAXIMUM = "maximum"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaleOutlook:
+    """The scale taken in since the last descale, and when it needs descaling."""
+
+    # Days of typical use since the last descale, and their share of the interval.
+    load_days: float
+    load: float
+    # Water counted since the last descale (days before counting began excluded).
+    water_ml: int
+    # The water per day the prediction uses, and whether it was measured (else
+    # the typed use, as long as less than a day of water was counted).
+    water_per_day_ml: float
+    measured: bool
+    due_on: date
+    days_left: int
+    driver: DescaleDriver
+
+
+def scale_hardness(mg_l: float | None) -> float:
+    """Return the hardness water is weighed with: unknown is moderately hard."""
+    if mg_l is None:
+        return UNKNOWN_HARDNESS_MG_L
+    return max(mg_l, MIN_SCALE_HARDNESS_MG_L)
+
+
+def apply_scale_settings(
+    state: MachineState, settings: Settings, day: date
+) -> MachineState:
+    """Note the settings that weigh water, from `day` on.
+
+    A new interval, typed use or water per shot recalibrates: from that day, use
+    as typed at the hardness of that day fills the load in the interval. A new
+    hardness alone weighs the water from that day, against the same calibration:
+    harder water fills it sooner. The first basis also covers earlier days.
+    """
+    hardness = scale_hardness(settings.hardness_mg_l)
+    typical = settings.typical_water_ml
+    interval = settings.descale_interval_days
+    bases = state.scale_bases
+    if not bases:
+        basis = ScaleBasis(
+            since=day,
+            hardness_mg_l=hardness,
+            typical_water_ml=typical,
+            calibration_mg_l=hardness,
+            interval_days=interval,
+        )
+        return replace(state, scale_bases=(basis,))
+    last = bases[-1]
+    if last.typical_water_ml != typical or last.interval_days != interval:
+        basis = ScaleBasis(
+            since=day,
+            hardness_mg_l=hardness,
+            typical_water_ml=typical,
+            calibration_mg_l=hardness,
+            interval_days=interval,
+        )
+    elif last.hardness_mg_l != hardness:
+        basis = replace(last, since=day, hardness_mg_l=hardness)
+    else:
+        return state
+    # A later change on the same day replaces the earlier one; the first basis
+    # stays, as it covers the days before.
+    kept = list(bases)
+    while len(kept) > 1 and kept[-1].since >= day:
+        kept.pop()
+    return replace(state, scale_bases=(*kept, basis))
+
+
+def _bases(settings: Settings, state: MachineState) -> tuple[ScaleBasis, ...]:
+    if state.scale_bases:
+        return state.scale_bases
+    hardness = scale_hardness(settings.hardness_mg_l)
+    return (
+        ScaleBasis(
+            since=date.min,
+            hardness_mg_l=hardness,
+            typical_water_ml=settings.typical_water_ml,
+            calibration_mg_l=hardness,
+            interval_days=settings.descale_interval_days,
+        ),
+    )
+
+
+def _basis_at(bases: tuple[ScaleBasis, ...], day: date) -> ScaleBasis:
+    if len(bases) == 1:
+        return bases[0]
+    index = bisect_right([basis.since for basis in bases], day)
+    return bases[max(0, index - 1)]
+
+
+def _estimated_days(bases: tuple[ScaleBasis, ...], first: date, last: date) -> float:
+    """Return the load of days of typical use from `first` to `last`, inclusive."""
+    load = 0.0
+    for index, basis in enumerate(bases):
+        start = first if index == 0 else max(first, basis.since)
+        end = last
+        if index + 1 < len(bases):
+            end = min(last, bases[index + 1].since - timedelta(days=1))
+        if end >= start:
+            load += ((end - start).days + 1) * basis.days_per_typical_day
+    return load
+
+
+def _day_load(
+    bases: tuple[ScaleBasis, ...],
+    state: MachineState,
+    water: dict[date, int],
+    start: date,
+    day: date,
+) -> float:
+    """Return one day's load; the day of the descale counts its water only."""
+    basis = _basis_at(bases, day)
+    if state.counting_since is not None and day >= state.counting_since:
+        return water.get(day, 0) * basis.days_per_ml
+    return 0.0 if day == start else basis.days_per_typical_day
+
+
+def scale_load_days(
+    settings: Settings, state: MachineState, start: date, today: date
+) -> tuple[float, int]:
+    """Return the load (days of typical use) and the water counted from `start` to `today`.
+
+    Days before counting began are days of typical use, counted once over (the
+    day of the descale itself is its start); from then on each day's water counts.
+    """
+    bases = _bases(settings, state)
+    load = 0.0
+    estimated_end = today
+    if state.counting_since is not None:
+        estimated_end = min(today, state.counting_since - timedelta(days=1))
+    if estimated_end > start:
+        load += _estimated_days(bases, start + timedelta(days=1), estimated_end)
+    water = 0
+    for day, water_ml in _water_between(state.water_log, start, today):
+        load += water_ml * _basis_at(bases, day).days_per_ml
+        water += water_ml
+    return load, water
+
+
+def _water_between(
+    log: tuple[tuple[date, int], ...], first: date, last: date
+) -> tuple[tuple[date, int], ...]:
+    """Return the log's days from `first` to `last`, found by bisection (it is sorted)."""
+    return log[
+        bisect_left(log, (first,)) : bisect_left(log, (last + timedelta(days=1),))
+    ]
+
+
+def recent_water_rate(
+    settings: Settings, state: MachineState, now: datetime, tz: tzinfo
+) -> tuple[float, bool]:
+    """Return the water per day used lately, and whether it was measured.
+
+    Measured over the whole local days of the last four weeks since counting
+    began; today is left out, as its shots may still come. Before a whole day
+    was counted, the typed use's water.
+    """
+    today = local_date(now, tz)
+    typical = _basis_at(_bases(settings, state), today).typical_water_ml
+    if state.counting_since is None:
+        return typical, False
+    first = max(today - timedelta(days=WATER_RATE_WINDOW_DAYS), state.counting_since)
+    days = (today - first).days
+    if days < 1:
+        return typical, False
+    yesterday = today - timedelta(days=1)
+    water = sum(ml for _day, ml in _water_between(state.water_log, first, yesterday))
+    return water / days, True
+
+
+def _fill_day(
+    settings: Settings, state: MachineState, start: date, last: date
+) -> date | None:
+    """Return the first day the load reached the interval, up to `last`."""
+    bases = _bases(settings, state)
+    water = dict(state.water_log)
+    load = 0.0
+    day = start
+    while day <= last:
+        load += _day_load(bases, state, water, start, day)
+        if _load_reached(load, settings.descale_interval_days):
+            return day
+        day += timedelta(days=1)
+    return None
+
+
+def scale_outlook(
+    settings: Settings,
+    state: MachineState,
+    last_descale: datetime,
+    now: datetime,
+    tz: tzinfo,
+) -> ScaleOutlook:
+    """Work out the load since a descale and the day the next one is due."""
+    today = local_date(now, tz)
+    start = local_date(last_descale, tz)
+    low, high = settings.descale_bounds
+    earliest = start + timedelta(days=low)
+    latest = start + timedelta(days=high)
+    interval = settings.descale_interval_days
+    load_days, water = scale_load_days(settings, state, start, today)
+    water_per_day, measured = recent_water_rate(settings, state, now, tz)
+    filled: date | None
+    if _load_reached(load_days, interval):
+        filled = _fill_day(settings, state, start, min(today, latest))
+    else:
+        per_day = water_per_day * _basis_at(_bases(settings, state), today).days_per_ml
+        # Today's water so far is in the load, and a shot that fills it today
+        # makes it due today; the rest fills from tomorrow, day by day. So the
+        # date holds still between shots and moves at midnight. Nothing builds
+        # up before the descale itself (a record dated ahead).
+        base = max(start, today)
+        filled = None
+        if per_day > 0:
+            days = (interval - load_days) / per_day
+            # Beyond the maximum the date is the maximum (a near-zero rate
+            # would overflow a date).
+            if days <= (latest - base).days:
+                filled = base + timedelta(days=max(1, math.ceil(days)))
+    if filled is None or filled > latest:
+        due_on, driver = latest, DescaleDriver.MAXIMUM
+    elif filled < earliest:
+        due_on, driver = earliest, DescaleDriver.MINIMUM
+    else:
+        due_on, driver = filled, DescaleDriver.USE
+    return ScaleOutlook(
+        load_days=load_days,
+        load=load_days / interval,
+        water_ml=water,
+        water_per_day_ml=water_per_day,
+        measured=measured,
+        due_on=due_on,
+        days_left=max(0, (due_on - today).days),
+        driver=driver,
+    )
+
+
 def _reached(value: int, limit: int) -> bool:
     return value >= limit
 
@@ -418,6 +848,8 @@ class Status:
     descale: DueStatus | None
     # When the day counts change next (the coming local midnight), if any exist.
     next_change: datetime | None
+    # The scale load and what sets the next descale (when its status is known).
+    scale: ScaleOutlook | None = None
 
     def due(self, kind: Kind) -> DueStatus | None:
         """Return the due status of a kind of maintenance."""
@@ -443,10 +875,26 @@ def _backflush_status(settings: Settings, shots: int, days: int | None) -> DueSt
     return DueStatus.OK
 
 
-def _descale_status(settings: Settings, days: int) -> DueStatus:
-    if _reached(days, settings.descale_interval_days):
+def _load_reached(load_days: float, limit: int, share: float = 1.0) -> bool:
+    return load_days >= limit * share * (1 - LOAD_TOLERANCE)
+
+
+def _descale_status(settings: Settings, days: int, load_days: float) -> DueStatus:
+    """Due by time at the maximum, by use once the load is full (not before the minimum).
+
+    Due soon at 80 % of the maximum, or at 80 % of both the load and the
+    minimum: used as typed, that is 80 % of the interval, as before.
+    """
+    low, high = settings.descale_bounds
+    interval = settings.descale_interval_days
+    if _reached(days, high) or (
+        _reached(days, low) and _load_reached(load_days, interval)
+    ):
         return DueStatus.DUE
-    if _reached_soon(days, settings.descale_interval_days):
+    soon = DUE_SOON_NUMERATOR / DUE_SOON_DENOMINATOR
+    if _reached_soon(days, high) or (
+        _reached_soon(days, low) and _load_reached(load_days, interval, soon)
+    ):
         return DueStatus.DUE_SOON
     return DueStatus.OK
 
@@ -479,14 +927,12 @@ def evaluate(
             settings, state.shots_since_backflush, days_since_backflush
         )
 
+    scale: ScaleOutlook | None = None
     if settings.track_descale and state.last_descale is not None:
         days_since_descale = days_between(state.last_descale, now, tz)
-        next_descale = start_of_local_day(
-            local_date(state.last_descale, tz)
-            + timedelta(days=settings.descale_interval_days),
-            tz,
-        )
-        descale = _descale_status(settings, days_since_descale)
+        scale = scale_outlook(settings, state, state.last_descale, now, tz)
+        next_descale = start_of_local_day(scale.due_on, tz)
+        descale = _descale_status(settings, days_since_descale, scale.load_days)
 
     next_change = None
     if days_since_backflush is not None or days_since_descale is not None:
@@ -505,6 +951,7 @@ def evaluate(
         backflush=backflush,
         descale=descale,
         next_change=next_change,
+        scale=scale,
     )
 
 
@@ -579,3 +1026,76 @@ def predict_backflush(
         if days <= PREDICTION_HORIZON_DAYS:
             candidates.append(today + timedelta(days=max(0, math.ceil(days) - 1)))
     return max(today, min(candidates)) if candidates else None
+
+
+def rebuild_water_log(
+    history: Iterable[Record],
+    total_shots: int,
+    now: datetime,
+    tz: tzinfo,
+    water_per_shot_ml: int,
+) -> tuple[tuple[tuple[date, int], ...], date | None]:
+    """Rebuild the water log of a machine from its history, on upgrade.
+
+    Each record keeps the lifetime shot total of when it was entered, so the
+    shots between two records (and from the last one to now) are known, if not
+    their days: their water is spread evenly over the time between. Counting
+    began with the first such shots; before it, days count as typical use, as
+    they did before the load existed. Shots before the first record are not
+    placed (their time is unknown).
+    """
+    today = local_date(now, tz)
+    first_kept = today - timedelta(days=WATER_LOG_DAYS - 1)
+    points = sorted(
+        ((record.counted_at, record.total_shots) for record in history),
+        key=lambda point: point[0],
+    )
+    points.append((now, total_shots))
+    water: dict[date, int] = {}
+    counting_since: date | None = None
+    for (begin, shots_before), (end, shots_after) in pairwise(points):
+        shots = shots_after - shots_before
+        if shots <= 0:
+            continue
+        if counting_since is None:
+            counting_since = local_date(begin, tz)
+        _spread(
+            water, shots * water_per_shot_ml, begin, end, tz=tz, first_kept=first_kept
+        )
+    log = tuple(
+        (day, water_ml)
+        for day, water_ml in sorted(water.items())
+        if water_ml > 0 and first_kept <= day <= today
+    )
+    if counting_since is not None and log:
+        counting_since = min(counting_since, log[0][0])
+    return log, counting_since
+
+
+def _spread(
+    water: dict[date, int],
+    water_ml: int,
+    begin: datetime,
+    end: datetime,
+    *,
+    tz: tzinfo,
+    first_kept: date,
+) -> None:
+    """Add water spread evenly over a span of time to the days it covers."""
+    last = local_date(end, tz)
+    if end <= begin:
+        water[last] = water.get(last, 0) + water_ml
+        return
+    span = end - begin
+    day = max(local_date(begin, tz), first_kept)
+    placed = round(water_ml * max(0.0, (start_of_local_day(day, tz) - begin) / span))
+    while day <= last:
+        boundary = start_of_local_day(day + timedelta(days=1), tz)
+        upto = (
+            water_ml
+            if boundary >= end
+            else round(water_ml * ((boundary - begin) / span))
+        )
+        water[day] = water.get(day, 0) + upto - placed
+        placed = upto
+        day += timedelta(days=1)

@@ -49,6 +49,7 @@ MACHINE_ISSUE_PREFIXES = (
     HARD_WATER_ISSUE_PREFIX,
     "counter_jump_",
     *MISSING_ISSUE_PREFIXES.values(),
+    "water_jump_",
 )
 
 

@@ -12,13 +12,13 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, Platform, UnitOfTime
+from homeassistant.const import PERCENTAGE, EntityCategory, Platform, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .entity import EspressoEntity, async_remove_stale_entities
-from .machine import EspressoConfigEntry, Machine
+from .machine import EspressoConfigEntry, Machine, scale_percent
 from .model import DueStatus, Settings, Status
 
 PARALLEL_UPDATES = 0
@@ -105,6 +105,17 @@ SENSORS: tuple[EspressoSensorEntityDescription, ...] = (
         translation_key="next_descale",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda status: status.next_descale,
+        exists_fn=_descale,
+    ),
+    EspressoSensorEntityDescription(
+        key="scale_load",
+        translation_key="scale_load",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda status: (
+            None if status.scale is None else scale_percent(status.scale)
+        ),
         exists_fn=_descale,
     ),
     EspressoSensorEntityDescription(

@@ -37,6 +37,7 @@ from .const import (
     CONF_DESCALE_SOURCE_ENTITY,
     CONF_SHOT_SOURCE,
     CONF_SOURCE_ENTITY,
+    CONF_WATER_SOURCE,
     DOMAIN,
     LOGGER,
 )
@@ -47,12 +48,15 @@ SOURCE_ENTITY_OPTIONS = {
     CONF_SHOT_SOURCE: CONF_SOURCE_ENTITY,
     CONF_BACKFLUSH_SOURCE: CONF_BACKFLUSH_SOURCE_ENTITY,
     CONF_DESCALE_SOURCE: CONF_DESCALE_SOURCE_ENTITY,
+    # The water sensor's option holds its entity ID itself.
+    CONF_WATER_SOURCE: CONF_WATER_SOURCE,
 }
 # The repair raised when each source is gone.
 MISSING_ISSUE_PREFIXES = {
     CONF_SHOT_SOURCE: "source_missing_",
     CONF_BACKFLUSH_SOURCE: "backflush_source_missing_",
     CONF_DESCALE_SOURCE: "descale_source_missing_",
+    CONF_WATER_SOURCE: "water_source_missing_",
 }
 
 
@@ -119,6 +123,8 @@ class MissingIssue:
     translation_key: str
     # What the fix flow needs besides the machine: the kind of source.
     data: dict[str, str]
+    # False where the source is chosen again in Configure instead.
+    fixable: bool = True
 
 
 class EntitySource(ABC):
@@ -208,7 +214,7 @@ class EntitySource(ABC):
             self.hass,
             DOMAIN,
             self.issue.issue_id,
-            is_fixable=True,
+            is_fixable=self.issue.fixable,
             severity=ir.IssueSeverity.WARNING,
             translation_key=self.issue.translation_key,
             translation_placeholders={"name": entry.title, "entity_id": self.entity_id},

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 from homeassistant.util.file import WriteError
 from homeassistant.util.json import SerializationError
 
 from .const import DOMAIN, STORAGE_MINOR_VERSION, STORAGE_VERSION
-from .model import Kind, MachineState, Record, UndoStep
+from .model import (
+    DEFAULT_WATER_PER_SHOT_ML,
+    Kind,
+    MachineState,
+    Record,
+    ScaleBasis,
+    UndoStep,
+    rebuild_water_log,
+)
 
 type StoredData = dict[str, Any]
 
@@ -148,6 +158,94 @@ def _record_from_dict(data: Any) -> Record:
     )
 
 
+def _water_log_to_list(log: tuple[tuple[date, int], ...]) -> list[str]:
+    """Write the water log one month a line: the month, then mL for each day.
+
+    "2026-11 0 0 200 400" is 200 mL on the 3rd and 400 mL on the 4th; trailing
+    days without water are left out. A year of daily use is 13 lines, under 2 KiB.
+    """
+    lines: list[str] = []
+    month: tuple[int, int] | None = None
+    values: list[str] = []
+    for day, water_ml in log:
+        if (day.year, day.month) != month:
+            if month is not None:
+                lines.append(_month_line(month, values))
+            month, values = (day.year, day.month), []
+        values.extend("0" for _ in range(day.day - 1 - len(values)))
+        values.append(str(water_ml))
+    if month is not None:
+        lines.append(_month_line(month, values))
+    return lines
+
+
+def _month_line(month: tuple[int, int], values: list[str]) -> str:
+    return f"{month[0]:04d}-{month[1]:02d} {' '.join(values)}"
+
+
+def _water_log_from_list(data: Any) -> tuple[tuple[date, int], ...]:
+    log: list[tuple[date, int]] = []
+    for line in data:
+        if not isinstance(line, str):
+            raise TypeError(f"not a month of water: {line!r}")
+        month, *values = line.split(" ")
+        if not values:
+            raise ValueError(f"a month without water: {line!r}")
+        year_text, _, month_text = month.partition("-")
+        year, number = _count(year_text), _count(month_text)
+        for index, text in enumerate(values):
+            if (water_ml := _count(text)) > 0:
+                day = date(year, number, index + 1)
+                if log and day <= log[-1][0]:
+                    raise ValueError(f"water log out of order: {line!r}")
+                log.append((day, water_ml))
+    return tuple(log)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"not a positive number: {text!r}")
+    return value
+
+
+def _basis_to_text(basis: ScaleBasis) -> str:
+    """Write a basis on one line: since, hardness, typical water, calibration, interval."""
+    return " ".join(
+        (
+            basis.since.isoformat(),
+            repr(basis.hardness_mg_l),
+            repr(basis.typical_water_ml),
+            repr(basis.calibration_mg_l),
+            str(basis.interval_days),
+        )
+    )
+
+
+def _basis_from_text(data: Any) -> ScaleBasis:
+    if not isinstance(data, str):
+        raise TypeError(f"not a basis: {data!r}")
+    since, hardness, typical, calibration, interval = data.split(" ")
+    interval_days = _count(interval)
+    if interval_days < 1:
+        raise ValueError(f"not an interval: {data!r}")
+    return ScaleBasis(
+        since=date.fromisoformat(since),
+        hardness_mg_l=_positive(hardness),
+        typical_water_ml=_positive(typical),
+        calibration_mg_l=_positive(calibration),
+        interval_days=interval_days,
+    )
+
+
+def _day(value: Any) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"not a day: {value!r}")
+    return date.fromisoformat(value)
+
+
 def _history_to_list(history: tuple[Record, ...]) -> list[str]:
     return [_record_to_text(record) for record in history]
 
@@ -205,6 +303,38 @@ def migrate_records_from_version_1(data: StoredData) -> StoredData:
     return {**data, "history": history, "undo": undo}
 
 
+def migrate_water_from_version_2_1(
+    data: StoredData, now: datetime | None = None, tz: tzinfo | None = None
+) -> StoredData:
+    """Add 2.2's water log, rebuilt from the shots in the history.
+
+    Machines had no water per shot setting and no water source before, so the
+    shots' water is the default. The hardness and calibration bases are added
+    by the machine when it starts, from its options.
+    """
+    try:
+        history = [_record_from_text(item) for item in data["history"]]
+        total = _int(data["total_shots"])
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise StorageError("storage_invalid", f"{type(err).__name__}: {err}") from err
+    log, counting_since = rebuild_water_log(
+        history,
+        total,
+        now or dt_util.utcnow(),
+        tz or dt_util.get_default_time_zone(),
+        DEFAULT_WATER_PER_SHOT_ML,
+    )
+    return {
+        **data,
+        "water_log": _water_log_to_list(log),
+        "counting_since": None
+        if counting_since is None
+        else counting_since.isoformat(),
+        "scale_bases": [],
+        "water_baseline": None,
+    }
+
+
 def migrate_to_record_sources(data: StoredData) -> StoredData:
     """Add what 2.3 added to a 2.1 or 2.2 file: records and readings without a source."""
     try:
@@ -224,8 +354,10 @@ def state_to_dict(
     state: MachineState,
     history: tuple[list[str], dict[str, str]] | None = None,
     undo: list[dict[str, Any]] | None = None,
+    *,
+    water_log: list[str] | None = None,
 ) -> StoredData:
-    """Serialize a machine's state for storage (history and undo if not given)."""
+    """Serialize a machine's state for storage (the lists if not given)."""
     lines, sources = (
         (_history_to_list(state.history), _record_sources(state.history))
         if history is None
@@ -244,6 +376,14 @@ def state_to_dict(
         "source_baseline": state.source_baseline,
         "backflush_source_reading": _time(state.backflush_source_reading),
         "descale_source_reading": _time(state.descale_source_reading),
+        "water_log": _water_log_to_list(state.water_log)
+        if water_log is None
+        else water_log,
+        "counting_since": None
+        if state.counting_since is None
+        else state.counting_since.isoformat(),
+        "scale_bases": [_basis_to_text(basis) for basis in state.scale_bases],
+        "water_baseline": state.water_baseline,
     }
 
 
@@ -271,6 +411,10 @@ def state_from_dict(data: Any) -> MachineState:
             source_baseline=_baseline(data["source_baseline"]),
             backflush_source_reading=_parse_time(data["backflush_source_reading"]),
             descale_source_reading=_parse_time(data["descale_source_reading"]),
+            water_log=_water_log_from_list(data["water_log"]),
+            counting_since=_day(data["counting_since"]),
+            scale_bases=tuple(_basis_from_text(item) for item in data["scale_bases"]),
+            water_baseline=_baseline(data["water_baseline"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise StorageError("storage_invalid", f"{type(err).__name__}: {err}") from err
@@ -304,6 +448,7 @@ class MachineStore(Store[StoredData]):
             None,
             [],
         )
+        self._water_months: tuple[tuple[tuple[date, int], ...], list[str]] = ((), [])
 
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: StoredData
@@ -311,11 +456,13 @@ class MachineStore(Store[StoredData]):
         """Read files of other versions.
 
         1.1 had no shot sources: 1.2 added the counter source's baseline. 2.1
-        writes each record on one line instead of as a mapping. 2.3 adds where
-        detected records came from, and the timestamp sources' last values. A
-        newer minor version only adds fields, so it reads as is. A newer major
-        version is refused rather than misread: going back to an older release
-        of the integration must not lose what the newer one recorded.
+        writes each record on one line instead of as a mapping. 2.2 adds the
+        water log (rebuilt from the history's shots), the scale bases and the
+        water source's baseline. 2.3 adds where detected records came from, and
+        the timestamp sources' last values. A newer minor version only adds
+        fields, so it reads as is. A newer major version is refused rather than
+        misread: going back to an older release of the integration must not lose
+        what the newer one recorded.
         """
         if old_major_version > STORAGE_VERSION:
             raise StorageVersionError(
@@ -328,6 +475,8 @@ class MachineStore(Store[StoredData]):
                 data = {**data, "source_baseline": None}
             data = migrate_records_from_version_1(data)
             old_minor_version = 1
+        if old_minor_version < 2:
+            data = migrate_water_from_version_2_1(data)
         if old_minor_version < 3:
             data = migrate_to_record_sources(data)
         return data
@@ -387,7 +536,29 @@ class MachineStore(Store[StoredData]):
             )
         if state.undo is not self._undo[0]:
             self._undo = (state.undo, _undo_to_list(state.undo))
-        await self.async_save(state_to_dict(state, self._history[1], self._undo[1]))
+        await self.async_save(
+            state_to_dict(
+                state,
+                self._history[1],
+                self._undo[1],
+                water_log=self._water_log_lines(state.water_log),
+            )
+        )
+
+    def _water_log_lines(self, log: tuple[tuple[date, int], ...]) -> list[str]:
+        """Write the water log, reusing the lines of the months before the last.
+
+        A shot only changes today's water, so only the last month is written anew.
+        """
+        split = len(log)
+        if log:
+            last_month = log[-1][0].replace(day=1)
+            while split and log[split - 1][0] >= last_month:
+                split -= 1
+        head = log[:split]
+        if head != self._water_months[0]:
+            self._water_months = (head, _water_log_to_list(head))
+        return self._water_months[1] + _water_log_to_list(log[split:])
 
     async def async_set_aside(self) -> str | None:
         """Rename an unusable file so a fresh start never overwrites it."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from datetime import date
+from typing import cast
 
 from homeassistant.components.todo import TodoItem, TodoListEntity
 from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
@@ -21,8 +22,8 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .entity import EspressoEntity
 from .language import Texts
-from .machine import EspressoConfigEntry, Machine
-from .model import DueStatus, Kind, local_date
+from .machine import EspressoConfigEntry, Machine, scale_percent
+from .model import DescaleDriver, DueStatus, Kind, ScaleOutlook, local_date
 
 PARALLEL_UPDATES = 0
 
@@ -54,6 +55,46 @@ def due_date(machine: Machine, kind: Kind) -> date | None:
             return min(today, local_date(status.backflush_days_limit_at, tz))
         return today
     return machine.predicted_backflush()
+
+
+DESCALE_REASONS = {
+    DescaleDriver.MINIMUM: "todo_descale_minimum",
+    DescaleDriver.MAXIMUM: "todo_descale_maximum",
+}
+
+
+def descale_description(machine: Machine, texts: Texts) -> str:
+    """Say how far the scale load is, and what sets the descale's date.
+
+    "35% scale load after 20 days: due in 9 days at your current use": by the
+    measured use, the typed use (nothing counted yet), the shortest or the
+    longest interval. Only asked while the descale has a status.
+    """
+    status = machine.status
+    # A descale status comes with its scale outlook.
+    scale = cast("ScaleOutlook", status.scale)
+    due = status.descale is DueStatus.DUE
+    if due and scale.driver is DescaleDriver.USE:
+        key = "todo_descale_full"
+    elif scale.driver is DescaleDriver.USE:
+        key = "todo_descale_use" if scale.measured else "todo_descale_typical"
+    else:
+        key = DESCALE_REASONS[scale.driver]
+    if due:
+        when = texts.text("descale_when_now")
+    else:
+        when = texts.text(
+            "descale_when_days", count=scale.days_left, left=scale.days_left
+        )
+    low, high = machine.settings.descale_bounds
+    return texts.text(
+        key,
+        load=f"{scale_percent(scale):.0f}",
+        days=status.days_since_descale,
+        when=when,
+        min_days=low,
+        max_days=high,
+    )
 
 
 def todo_items(machine: Machine, texts: Texts) -> list[TodoItem]:
@@ -89,11 +130,7 @@ def todo_items(machine: Machine, texts: Texts) -> list[TodoItem]:
                 summary=texts.text("todo_descale"),
                 status=TodoItemStatus.NEEDS_ACTION,
                 due=due_date(machine, Kind.DESCALE),
-                description=texts.text(
-                    "todo_descale_days",
-                    days=status.days_since_descale,
-                    limit_days=settings.descale_interval_days,
-                ),
+                description=descale_description(machine, texts),
             )
         )
     return items

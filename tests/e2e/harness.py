@@ -610,10 +610,13 @@ class Client:
     async def async_change_options(
         self, machine: Machine, maintenance: dict[str, Any]
     ) -> dict[str, Any]:
-        """Change a machine's limits through the options flow's REST endpoints."""
+        """Change a machine's limits through the options flow's REST endpoints.
+
+        The descaling page after the limits keeps its defaults.
+        """
         options = {k: v for k, v in MACHINE_STEP.items() if k != "three_way_valve"}
         result = await self.async_flow(
-            [options, {**LIMITS_STEP, **maintenance}],
+            [options, {**LIMITS_STEP, **maintenance}, {}],
             base="/api/config/config_entries/options/flow",
             handler=machine.entry_id,
         )

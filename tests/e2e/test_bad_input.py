@@ -298,6 +298,11 @@ VALID: dict[str, dict[str, Any]] = {
     "init": VALID_OPTIONS,
     "shot_source_counter": {"source_entity": "sensor.shot_counter"},
     "limits": VALID_LIMITS,
+    "descale": {
+        "water_per_shot_ml": 100,
+        "descale_min_days": 30,
+        "descale_max_days": 90,
+    },
 }
 
 
@@ -544,6 +549,45 @@ def flow_cases(today: str, tomorrow: str) -> list[FlowCase]:
         FlowCase(
             "limits", {"backflush_interval_days": "x"}, "backflush_interval_days", None
         ),
+        # Options: descaling from use.
+        FlowCase(
+            "descale",
+            {"water_per_shot_ml": 5},
+            "water_per_shot_ml",
+            "water_per_shot_out_of_range",
+        ),
+        FlowCase("descale", {"water_per_shot_ml": "lots"}, "water_per_shot_ml", None),
+        FlowCase(
+            "descale",
+            {"descale_min_days": 0},
+            "descale_min_days",
+            "descale_bound_out_of_range",
+        ),
+        FlowCase(
+            "descale",
+            {"descale_min_days": 90},
+            "descale_max_days",
+            "descale_max_not_above_min",
+        ),
+        FlowCase(
+            "descale",
+            {"descale_max_days": 59},
+            "descale_max_days",
+            "descale_interval_above_max",
+        ),
+        FlowCase(
+            "descale",
+            {"water_source": "sensor.nope"},
+            "water_source",
+            "water_source_not_found",
+        ),
+        FlowCase(
+            "descale",
+            {"water_source": "sensor.gaggia_total_shots"},
+            "water_source",
+            "water_source_is_own_entity",
+        ),
+        FlowCase("descale", {"water_source": 42}, "water_source", None),
     ]
 
 
@@ -598,6 +642,7 @@ class Flows:
                 [{**VALID_OPTIONS, "shot_source": "counter"}],
             ),
             "limits": (OPTIONS_FLOW, options, [VALID_OPTIONS]),
+            "descale": (OPTIONS_FLOW, options, [VALID_OPTIONS, VALID_LIMITS]),
         }
         for step, (base, body, steps) in plans.items():
             self.open[step] = (base, await self._start(base, body, steps))
@@ -747,7 +792,7 @@ async def run_bad_input(hass: HassProcess, client: Client) -> None:
             assert body["errors"].get(case.field) == case.error, (where, body)
             section = (
                 "options"
-                if case.step in ("init", "shot_source_counter", "limits")
+                if case.step in ("init", "shot_source_counter", "limits", "descale")
                 else "config"
             )
             assert TRANSLATIONS[section]["error"][case.error], where

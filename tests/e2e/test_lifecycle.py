@@ -43,6 +43,7 @@ ENTITIES = {
     "sensor.gaggia_last_backflush",
     "sensor.gaggia_last_descale",
     "sensor.gaggia_next_descale",
+    "sensor.gaggia_scale_load",
     "sensor.gaggia_shots_since_backflush",
     "sensor.gaggia_shots_until_backflush",
     "sensor.gaggia_total_shots",
@@ -165,8 +166,11 @@ async def test_buttons_actions_events_and_restart(instance: Instance) -> None:
     assert await client.async_state("sensor.gaggia_last_descale") == utc_text(
         descaled, time(8)
     )
+    # Nothing was counted before today: the 9 days between count as typical
+    # use (2 shots a day), and today's 16 shots as 8 days. 43 days to go.
+    assert await client.async_state("sensor.gaggia_scale_load") == "28.3"
     assert await client.async_state("sensor.gaggia_next_descale") == utc_text(
-        descaled + timedelta(days=60), time(0)
+        descaled + timedelta(days=53), time(0)
     )
 
     older = today() - timedelta(days=2)
@@ -220,7 +224,8 @@ async def test_buttons_actions_events_and_restart(instance: Instance) -> None:
         "days_since_descale": 10,
         "last_backflush": status["last_backflush"],
         "last_descale": utc_text(descaled, time(8)),
-        "next_descale": utc_text(descaled + timedelta(days=60), time(0)),
+        # 60 - 18.5 typical days to go from tomorrow on: 42 days.
+        "next_descale": utc_text(today() + timedelta(days=42), time(0)),
         "backflush_status": "ok",
         "descale_status": "ok",
         "backflush_due": False,
@@ -228,6 +233,14 @@ async def test_buttons_actions_events_and_restart(instance: Instance) -> None:
         "backflush_interval_shots": 14,
         "backflush_interval_days": 7,
         "descale_interval_days": 60,
+        "descale_min_days": 30,
+        "descale_max_days": 90,
+        "water_per_shot_ml": 100,
+        "scale_load_percent": 30.8,
+        "descale_days_left": 42,
+        "descale_driver": "use",
+        "descale_rate_measured": False,
+        "water_per_day_ml": 200,
     }
     assert states["sensor.gaggia_total_shots"]["state"] == "19"
     diagnostics = await client.async_diagnostics(machine)

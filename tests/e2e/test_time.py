@@ -125,7 +125,9 @@ async def check_back_dated_records(
     done = datetime.combine(evening, EVENING, tzinfo=zone)
     local_text = f"{evening.isoformat()} 23:30"
     before = await client.async_status(machine)
-    await act(client, "record_shot", {**machine.target, "count": 3})
+    # The counter is set rather than shots recorded: no water is counted, so the
+    # next descale is the interval's day, which is what is checked here.
+    await act(client, "set_shots_since_backflush", {**machine.target, "shots": 3})
     await act(client, "record_descale", {**machine.target, "performed_at": local_text})
     await act(
         client, "record_backflush", {**machine.target, "performed_at": local_text}
