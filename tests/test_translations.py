@@ -120,7 +120,9 @@ def test_every_error_key_used_in_code_is_translated() -> None:
         assert problems <= set(errors)
     assert options_errors <= set(ENGLISH["options"]["error"])
     aborts = set(re.findall(r'reason="([a-z_]+)"', code)) - {"machine_removed"}
-    assert aborts <= set(ENGLISH["config"]["abort"])
+    hard_water_aborts = set(ENGLISH["issues"]["hard_water"]["fix_flow"]["abort"])
+    assert {"ignored", "still_too_hard"} <= hard_water_aborts
+    assert aborts - hard_water_aborts <= set(ENGLISH["config"]["abort"])
 
 
 def test_every_config_field_has_help() -> None:

@@ -55,6 +55,7 @@ from .hardness import (
     hardness_schema,
     number_selector,
     select_selector,
+    with_input,
 )
 from .model import (
     RECOMMENDED_BACKFLUSH_DAYS,
@@ -244,12 +245,7 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_machine()
         return self.async_show_form(
             step_id="user",
-            data_schema=vol.Schema(
-                _name_schema(
-                    (user_input or {}).get(CONF_NAME),
-                    (user_input or {}).get(CONF_MACHINE_TYPE),
-                )
-            ),
+            data_schema=with_input(_name_schema(None, None), user_input),
             errors=errors,
         )
 
@@ -266,20 +262,19 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
                     return await self.async_step_shot_source()
                 return await self.async_step_maintenance()
-        values = user_input or {}
-        valve_default = values.get(
-            CONF_THREE_WAY_VALVE,
-            TYPICAL_THREE_WAY_VALVE[MachineType(self._data[CONF_MACHINE_TYPE])],
-        )
+        valve_default = TYPICAL_THREE_WAY_VALVE[
+            MachineType(self._data[CONF_MACHINE_TYPE])
+        ]
         return self.async_show_form(
             step_id="machine",
-            data_schema=vol.Schema(
+            data_schema=with_input(
                 {
                     vol.Required(
                         CONF_THREE_WAY_VALVE, default=valve_default
                     ): selector.BooleanSelector(),
-                    **_usage_schema(values),
-                }
+                    **_usage_schema({}),
+                },
+                user_input,
             ),
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
@@ -298,7 +293,7 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_maintenance()
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(source_schema(kind, user_input or {})),
+            data_schema=with_input(source_schema(kind, {}), user_input),
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
             last_step=False,
@@ -336,21 +331,20 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=self._data[CONF_NAME], data=data, options=options
                 )
-        defaults = {**recommended, **(user_input or {})}
-        schema = _interval_schema(keys, defaults)
+        schema = _interval_schema(keys, recommended)
         if valve:
             schema[vol.Optional(CONF_LAST_BACKFLUSH)] = selector.DateSelector()
             schema[
                 vol.Required(
                     CONF_SHOTS_SINCE_BACKFLUSH,
-                    default=defaults.get(CONF_SHOTS_SINCE_BACKFLUSH, 0),
+                    default=0,
                 )
             ] = number_selector()
         if track_descale:
             schema[vol.Optional(CONF_LAST_DESCALE)] = selector.DateSelector()
         return self.async_show_form(
             step_id="maintenance",
-            data_schema=vol.Schema(schema),
+            data_schema=with_input(schema, user_input),
             description_placeholders={
                 "name": self._data[CONF_NAME],
                 **_placeholders(self._options),
@@ -383,16 +377,17 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                     },
                 )
                 return self.async_abort(reason="reconfigure_successful")
-        values = {**entry.data, **(user_input or {})}
+        values = entry.data
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=vol.Schema(
+            data_schema=with_input(
                 {
                     **_name_schema(values[CONF_NAME], values[CONF_MACHINE_TYPE]),
                     vol.Required(
                         CONF_THREE_WAY_VALVE, default=values[CONF_THREE_WAY_VALVE]
                     ): selector.BooleanSelector(),
-                }
+                },
+                user_input,
             ),
             errors=errors,
         )
@@ -433,10 +428,11 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
                 if user_input[CONF_SHOT_SOURCE] != SourceKind.NONE:
                     return await self.async_step_shot_source()
                 return await self.async_step_limits()
-        values = user_input or dict(self.config_entry.options)
         return self.async_show_form(
             step_id="init",
-            data_schema=vol.Schema(_usage_schema(values)),
+            data_schema=with_input(
+                _usage_schema(dict(self.config_entry.options)), user_input
+            ),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
         )
@@ -454,10 +450,11 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
                 self._source = _source_values(user_input)
                 return await self.async_step_limits()
         same_kind = current.get(CONF_SHOT_SOURCE) == kind
-        values = user_input or (dict(current) if same_kind else {})
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(source_schema(kind, values)),
+            data_schema=with_input(
+                source_schema(kind, dict(current) if same_kind else {}), user_input
+            ),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
             last_step=False,
@@ -499,10 +496,10 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
             if current.get(key, old_recommended[key]) == old_recommended[key]
             else current[key]
             for key in recommended
-        } | (user_input or {})
+        }
         return self.async_show_form(
             step_id="limits",
-            data_schema=vol.Schema(_interval_schema(keys, defaults)),
+            data_schema=with_input(_interval_schema(keys, defaults), user_input),
             description_placeholders={
                 "name": self.config_entry.title,
                 **_placeholders(self._usage),

@@ -1,7 +1,12 @@
-"""The water hardness fields shared by the config and options flows and the repair."""
+"""Form pieces shared by the config, options and repair flows.
+
+The water hardness fields, the selectors, and showing a refused form again as the
+user filled it in.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from homeassistant.helpers import selector
@@ -29,6 +34,32 @@ def select_selector(options: list[str], key: str) -> selector.SelectSelector:
             mode=selector.SelectSelectorMode.DROPDOWN,
         )
     )
+
+
+def with_input(schema: dict[Any, Any], user_input: dict[str, Any] | None) -> vol.Schema:
+    """Return a form's schema, showing what the user entered when it comes back.
+
+    Every form is shown through this. A form shown again with errors gives back
+    every field as the user sent it, dates included; an optional field the user
+    left empty stays empty. Fields are matched by key, so a field added to a form
+    later is kept too.
+    """
+    if user_input is None:
+        return vol.Schema(schema)
+    kept: dict[Any, Any] = {}
+    for key, selector_ in schema.items():
+        if isinstance(key, vol.Marker):
+            shown = copy.copy(key)
+            description = dict(key.description or {})
+            if key.schema in user_input:
+                description["suggested_value"] = user_input[key.schema]
+            else:
+                description.pop("suggested_value", None)
+            shown.description = description or None
+            kept[shown] = selector_
+        else:
+            kept[key] = selector_
+    return vol.Schema(kept)
 
 
 def hardness_schema(values: dict[str, Any]) -> dict[Any, Any]:
