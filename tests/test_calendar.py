@@ -14,7 +14,7 @@ from .conftest import NOW
 
 pytestmark = pytest.mark.freeze_time(NOW)
 
-CALENDAR = "calendar.gaggia_maintenance"
+CALENDAR = "calendar.gaggia_maintenance_calendar"
 TARGET = {"entity_id": CALENDAR}
 
 

@@ -84,7 +84,7 @@ async def test_record_backflush_resets_and_fires(
         "shots_since_backflush": 8,
         "total_shots": 8,
     }
-    event_state = hass.states.get("event.gaggia_maintenance")
+    event_state = hass.states.get("event.gaggia_maintenance_event")
     assert event_state is not None
     assert event_state.attributes["event_type"] == "backflush_recorded"
     assert event_state.attributes["note"] == "Cafiza"

@@ -56,6 +56,22 @@ def test_every_entity_has_a_name_and_an_icon() -> None:
         assert set(ICONS["entity"][platform]) == {d.key for d in descriptions}
 
 
+def test_no_two_entities_share_a_name() -> None:
+    """Each entity of a machine has its own name, in every language.
+
+    So the logbook, lists and the device page tell the to-do list, calendar and
+    event apart.
+    """
+    for language in LANGUAGES:
+        entity = load(f"translations/{language}.json")["entity"]
+        names = [
+            entity[platform][description.key]["name"].casefold()
+            for platform, descriptions in DESCRIPTIONS.items()
+            for description in descriptions
+        ]
+        assert len(names) == len(set(names)), language
+
+
 def test_every_state_has_a_name_and_an_icon() -> None:
     """Enum states and event types are translated and have their own icons."""
     for key in ("backflush_status", "descale_status"):
