@@ -97,7 +97,12 @@ def _usage_schema(values: dict[str, Any]) -> dict[Any, Any]:
         vol.Required(
             CONF_SHOT_SOURCE,
             default=values.get(CONF_SHOT_SOURCE, SourceKind.NONE.value),
-        ): select_selector([kind.value for kind in SourceKind], CONF_SHOT_SOURCE),
+        ): select_selector(
+            [kind.value for kind in SourceKind],
+            CONF_SHOT_SOURCE,
+            # Four answers, all shown: it reads as the choice it is.
+            selector.SelectSelectorMode.LIST,
+        ),
     }
 
 

@@ -25,14 +25,14 @@ def number_selector(step: float = 1) -> selector.NumberSelector:
     )
 
 
-def select_selector(options: list[str], key: str) -> selector.SelectSelector:
-    """Return a drop-down whose option labels are translated under `key`."""
+def select_selector(
+    options: list[str],
+    key: str,
+    mode: selector.SelectSelectorMode = selector.SelectSelectorMode.DROPDOWN,
+) -> selector.SelectSelector:
+    """Return a choice whose option labels are translated under `key`."""
     return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=options,
-            translation_key=key,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-        )
+        selector.SelectSelectorConfig(options=options, translation_key=key, mode=mode)
     )
 
 
