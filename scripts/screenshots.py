@@ -40,9 +40,11 @@ INTEGRATION = ROOT / "custom_components" / "espresso_maintenance"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NAME = "Gaggia Classic"
 PREFIX = "gaggia_classic"
+DASHBOARD = "dashboard-espresso"
 # Bounded waits, in seconds.
 START_TIMEOUT = 180
 PAGE_TIMEOUT = 60
+SETTLE_SECONDS = 10
 
 CONFIGURATION = """
 homeassistant:
@@ -256,12 +258,16 @@ class HomeAssistant:
         # in the UI to keep it; keep it here. Older versions have no such command.
         with contextlib.suppress(RuntimeError):
             await self.websocket({"type": "http/config/promote"})
-        # What onboarding added that needs the internet fails to set up here.
-        for entry in await self.request("GET", "/api/config/config_entries/entry"):
-            if entry["state"] in ("setup_retry", "setup_error"):
-                await self.request(
-                    "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
-                )
+        # What onboarding added that needs the internet fails to set up here
+        # (radio browser); drop what failed within the first seconds.
+        for _ in range(SETTLE_SECONDS * 2):
+            for entry in await self.request("GET", "/api/config/config_entries/entry"):
+                if entry["state"] in ("setup_retry", "setup_error"):
+                    await self.request(
+                        "DELETE",
+                        f"/api/config/config_entries/entry/{entry['entry_id']}",
+                    )
+            await asyncio.sleep(0.5)
 
     async def flow(self, *steps: dict[str, Any]) -> dict[str, Any]:
         """Run the config flow through its REST endpoints; return the last result."""
@@ -314,8 +320,27 @@ class HomeAssistant:
         )
 
     async def save_dashboard(self) -> None:
-        """Save the README's dashboard as the default one."""
-        await self.websocket({"type": "lovelace/config/save", "config": dashboard()})
+        """Save the README's dashboard as a dashboard of its own.
+
+        Home Assistant 2026 opens its new overview by default, so the README's
+        dashboard gets its own address.
+        """
+        await self.websocket(
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": DASHBOARD,
+                "title": "Espresso",
+                "icon": "mdi:coffee",
+                "mode": "storage",
+            }
+        )
+        await self.websocket(
+            {
+                "type": "lovelace/config/save",
+                "url_path": DASHBOARD,
+                "config": dashboard(),
+            }
+        )
 
 
 async def history(hass: HomeAssistant) -> None:
@@ -421,7 +446,7 @@ class Page:
         """Press the shown list item or link that says `text`."""
         await self.js(
             f"""
-            const found = deepAll("ha-md-list-item, ha-list-item, ha-list-item-new, ha-list-item-button, a")
+            const found = deepAll("ha-md-list-item, ha-list-item, ha-list-item-new, ha-list-item-button, ha-md-list-item, a")
               .filter((element) => element.textContent.includes({json.dumps(text)})
                 && element.getClientRects().length)
               .pop();
@@ -524,12 +549,12 @@ class Browser:
 async def photograph_readme(hass: HomeAssistant, browser: Browser) -> None:
     """Take the README's pictures."""
     async with browser.page(hass.base, 1280, 1000) as page:
-        await page.goto("/lovelace/espresso", DASHBOARD_READY)
+        await page.goto(f"/{DASHBOARD}/espresso", DASHBOARD_READY)
         await page.shot(OUTPUT / "dashboard.png")
-        await page.size(420, 1900)
-        await page.goto("/lovelace/espresso", DASHBOARD_READY)
+        await page.size(420, 1600)
+        await page.goto(f"/{DASHBOARD}/espresso", DASHBOARD_READY)
         await page.shot(OUTPUT / "dashboard-phone.png")
-        await page.size(1280, 1100)
+        await page.size(1280, 1250)
         await page.goto(f"/config/devices/device/{hass.device_id}", DEVICE_READY)
         await page.shot(OUTPUT / "device.png")
         await page.size(1280, 900)

@@ -182,3 +182,52 @@ async def test_one_record_in_the_real_logbook(
         "sensor.gaggia_days_since_backflush",
         "sensor.gaggia_total_shots",
     }
+
+
+async def test_only_the_records_with_the_readme_exclusions(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The README's logbook exclusions leave the record lines and drop the state lines."""
+    assert await async_setup_component(
+        hass,
+        "logbook",
+        {
+            "logbook": {
+                "exclude": {
+                    "entity_globs": [
+                        "sensor.gaggia_*_status",
+                        "sensor.gaggia_last_*",
+                        "sensor.gaggia_next_descale",
+                        "binary_sensor.gaggia_*_due",
+                        "todo.gaggia_maintenance*",
+                        "calendar.gaggia_maintenance*",
+                        "event.gaggia_maintenance*",
+                    ]
+                }
+            }
+        },
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "record_descale",
+        {"entity_id": "sensor.gaggia_total_shots", "note": "Citric acid"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+    client = await hass_ws_client()
+    await client.send_json(
+        {
+            "id": 1,
+            "type": "logbook/get_events",
+            "start_time": (dt_util.utcnow() - timedelta(hours=1)).isoformat(),
+        }
+    )
+    entries = (await client.receive_json())["result"]
+    assert [entry["message"] for entry in entries if entry.get("domain") == DOMAIN][
+        -1
+    ] == "descale recorded (note: Citric acid)"
+    assert not [entry for entry in entries if "state" in entry]
