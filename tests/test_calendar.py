@@ -12,7 +12,11 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.espresso_maintenance.const import DOMAIN
+from custom_components.espresso_maintenance.const import (
+    CONF_LAST_BACKFLUSH,
+    CONF_LAST_DESCALE,
+    DOMAIN,
+)
 
 from .conftest import NOW, second_machine
 
@@ -205,3 +209,23 @@ async def test_summaries_in_french(
     hass.config.language = "fr"
     found = await events(hass, "2026-11-24T00:00:00+01:00", "2026-11-25T00:00:00+01:00")
     assert [event["summary"] for event in found] == ["Gaggia : Rinçage inversé"]
+
+
+async def test_no_setup_dates(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+) -> None:
+    """A machine added without last dates has no past events."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={
+            **mock_config_entry.data,
+            CONF_LAST_BACKFLUSH: None,
+            CONF_LAST_DESCALE: None,
+        },
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    found = await events(hass, "2026-01-01T00:00:00+01:00", "2026-11-28T00:00:00+01:00")
+    assert found == []

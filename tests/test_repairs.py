@@ -206,3 +206,18 @@ async def test_fix_flow_of_a_removed_machine(
     )
     result = await response.json()
     assert (result["type"], result["reason"]) == ("abort", "machine_removed")
+
+
+@pytest.mark.parametrize("step", ["init", "ignore"])
+async def test_fix_steps_of_a_removed_machine(
+    hass: HomeAssistant, init_integration: MockConfigEntry, step: str
+) -> None:
+    """Each step of the hard-water fix aborts once the machine is gone."""
+    flow = HardWaterRepairFlow(init_integration.entry_id)
+    flow.hass = hass
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    result = await getattr(flow, f"async_step_{step}")()
+    assert (result["type"], result["reason"]) == (
+        FlowResultType.ABORT,
+        "machine_removed",
+    )
