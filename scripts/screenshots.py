@@ -446,7 +446,7 @@ class Page:
         """Press the shown list item or link that says `text`."""
         await self.js(
             f"""
-            const found = deepAll("ha-md-list-item, ha-list-item, ha-list-item-new, ha-list-item-button, ha-md-list-item, a")
+            const found = deepAll("ha-md-list-item, ha-list-item, ha-list-item-new, ha-list-item-button, mwc-list-item, a")
               .filter((element) => element.textContent.includes({json.dumps(text)})
                 && element.getClientRects().length)
               .pop();
