@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from syrupy.assertion import SnapshotAssertion
+import voluptuous as vol
 
 
 def _plain(value: Any) -> Any:
@@ -52,3 +53,15 @@ async def snapshot_entities(
         assert entity_view(hass, entity_registry, entry.entity_id) == snapshot(
             name=entry.entity_id
         )
+
+
+def shown(result: dict[str, Any]) -> dict[str, Any]:
+    """Return what each field of a form shows: its suggested value, or its default."""
+    values: dict[str, Any] = {}
+    for key in result["data_schema"].schema:
+        suggested = (key.description or {}).get("suggested_value", vol.UNDEFINED)
+        if suggested is not vol.UNDEFINED:
+            values[str(key)] = suggested
+        elif key.default is not vol.UNDEFINED:
+            values[str(key)] = key.default()
+    return values

@@ -35,8 +35,14 @@ TIME_ZONE = "Europe/Rome"
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Load the integration from custom_components."""
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Load the integration from custom_components.
+
+    A test that uses the recorder gets it before Home Assistant starts.
+    """
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("enable_custom_integrations")
 
 
 @pytest.fixture(autouse=True)

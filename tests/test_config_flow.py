@@ -11,7 +11,6 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-import voluptuous as vol
 
 from custom_components.espresso_maintenance.const import (
     CONF_BACKFLUSH_INTERVAL_DAYS,
@@ -51,6 +50,7 @@ from custom_components.espresso_maintenance.maintenance_sources import (
     maintenance_source_problem,
 )
 
+from .common import shown as schema_defaults
 from .conftest import NOW
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -69,15 +69,6 @@ DESCALE_DEFAULTS = {
     CONF_DESCALE_MIN_DAYS: 30,
     CONF_DESCALE_MAX_DAYS: 90,
 }
-
-
-def schema_defaults(result: dict[str, Any]) -> dict[str, Any]:
-    """Return the defaults a form shows."""
-    defaults = {}
-    for key in result["data_schema"].schema:
-        if key.default is not vol.UNDEFINED:
-            defaults[str(key)] = key.default()
-    return defaults
 
 
 async def start(
@@ -1036,9 +1027,7 @@ async def test_maintenance_sources_need_what_they_record(
         CONF_DESCALE_SOURCE: "descale_source_not_tracked",
     }
     defaults = schema_defaults(result)
-    assert {key: defaults[key] for key in entered if key in defaults} == {
-        key: value for key, value in entered.items() if key != CONF_WATER_HARDNESS
-    }
+    assert {key: defaults[key] for key in entered if key in defaults} == entered
 
 
 async def test_one_entity_is_one_source(hass: HomeAssistant, time_zone: str) -> None:
@@ -1489,9 +1478,11 @@ async def test_descale_page_sets_a_water_source(
     result = await descale_step(hass, init_integration, interval=45)
     assert schema_defaults(result) == {
         CONF_WATER_PER_SHOT_ML: 250,
+        CONF_WATER_SOURCE: WATER_METER,
         CONF_DESCALE_MIN_DAYS: 21,
         CONF_DESCALE_MAX_DAYS: 120,
     }
+    # The sensor is suggested, so it can be emptied.
     suggested = {
         str(key): key.description["suggested_value"]
         for key in result["data_schema"].schema

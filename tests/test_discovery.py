@@ -31,7 +31,6 @@ from homeassistant.helpers import (
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-import voluptuous as vol
 
 from custom_components.espresso_maintenance import discovery
 from custom_components.espresso_maintenance.const import (
@@ -56,6 +55,7 @@ from custom_components.espresso_maintenance.const import (
 )
 from custom_components.espresso_maintenance.discovery import MachineDiscovery
 
+from .common import shown as schema_defaults
 from .conftest import NOW, second_machine
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -259,15 +259,6 @@ def offered(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
     return {
         flow["context"]["unique_id"]: flow
         for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    }
-
-
-def schema_defaults(result: Any) -> dict[str, Any]:
-    """Return the defaults a form shows."""
-    return {
-        str(key): key.default()
-        for key in result["data_schema"].schema
-        if key.default is not vol.UNDEFINED
     }
 
 

@@ -39,7 +39,7 @@ async def test_event_types(
     await hass.services.async_call(
         "button", "press", {"entity_id": "button.gaggia_record_descale"}, blocking=True
     )
-    state = hass.states.get("event.gaggia_maintenance")
+    state = hass.states.get("event.gaggia_maintenance_event")
     assert state is not None
     assert state.state == "2026-11-28T08:30:00.000+00:00"
     assert state.attributes["event_type"] == "descale_recorded"

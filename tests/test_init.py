@@ -10,6 +10,7 @@ from datetime import (
 from pathlib import Path
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir, storage
@@ -22,6 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.espresso_maintenance.const import (
+    CONF_LAST_BACKFLUSH,
     CONF_STORAGE_CREATED,
     DOMAIN,
     STORAGE_MINOR_VERSION,
@@ -91,14 +93,43 @@ async def test_first_setup_writes_the_starting_point(
     hass_storage: dict[str, Any],
     init_integration: MockConfigEntry,
 ) -> None:
-    """The starting point from the flow is written once, as local dates."""
+    """The starting point from the flow is written once; a date stands for its local noon."""
     data = hass_storage[KEY]["data"]
     assert data["shots_since_backflush"] == 8
     assert data["total_shots"] == 8
-    # 2026-11-24 starts at 00:00 in Rome, 23:00 UTC the day before.
-    assert data["last_backflush"] == "2026-11-23T23:00:00+00:00"
-    assert data["last_descale"] == "2026-10-09T22:00:00+00:00"
+    # Noon of 2026-11-24 in Rome is 11:00 UTC (10:00 in summer time).
+    assert data["last_backflush"] == "2026-11-24T11:00:00+00:00"
+    assert data["last_descale"] == "2026-10-10T10:00:00+00:00"
     assert init_integration.data[CONF_STORAGE_CREATED] is True
+
+
+@pytest.mark.parametrize(
+    ("now", "stored"),
+    [
+        # Today's date, entered in the morning, is now, not noon to come.
+        ("2026-11-28T08:30:00+00:00", "2026-11-28T08:30:00+00:00"),
+        ("2026-11-28T15:00:00+00:00", "2026-11-28T11:00:00+00:00"),
+    ],
+)
+async def test_todays_date_is_never_in_the_future(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    freezer: FrozenDateTimeFactory,
+    now: str,
+    stored: str,
+) -> None:
+    """A setup date of today counts from noon, or from now while it is still morning."""
+    freezer.move_to(now)
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, CONF_LAST_BACKFLUSH: "2026-11-28"},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert hass_storage[KEY]["data"]["last_backflush"] == stored
+    assert hass.states.get("sensor.gaggia_days_since_backflush").state == "0"
 
 
 async def test_state_survives_reload(

@@ -33,7 +33,8 @@ pytestmark = pytest.mark.freeze_time(NOW)
 
 TIMESTAMP = {"device_class": "timestamp"}
 # The Gaggia's last backflush (from the starting point) and last descale.
-LAST_BACKFLUSH = "2026-11-23T23:00:00+00:00"
+# The setup date 2026-11-24 stands for noon in Rome.
+LAST_BACKFLUSH = "2026-11-24T11:00:00+00:00"
 LAST_DESCALE = "2026-10-09T22:00:00+00:00"
 
 type Trace = list[tuple[float, str, dict[str, Any]]]
@@ -374,7 +375,7 @@ async def test_timestamp_diagnostics_and_calendar(
         "calendar",
         "get_events",
         {
-            "entity_id": "calendar.gaggia_maintenance",
+            "entity_id": "calendar.gaggia_maintenance_calendar",
             "start_date_time": "2026-11-28T00:00:00+00:00",
             "end_date_time": "2026-11-28T09:00:00+00:00",
         },
@@ -382,9 +383,9 @@ async def test_timestamp_diagnostics_and_calendar(
         return_response=True,
     )
     assert result is not None
-    events: Any = result["calendar.gaggia_maintenance"]
+    events: Any = result["calendar.gaggia_maintenance_calendar"]
     [backflush] = [
-        event for event in events["events"] if event["summary"] == "Backflush"
+        event for event in events["events"] if event["summary"] == "Gaggia: Backflush"
     ]
     assert backflush["description"].endswith("Source: sensor.micra_last_cleaning")
 
@@ -439,7 +440,9 @@ async def test_maintenance_source_deleted_raises_fixable_issue(
     flow = await response.json()
     assert flow["errors"] == {CONF_BACKFLUSH_SOURCE_ENTITY: "source_is_own_entity"}
     # What was entered is shown again.
-    assert flow["data_schema"][0]["default"] == "sensor.gaggia_last_backflush"
+    assert flow["data_schema"][0]["description"] == {
+        "suggested_value": "sensor.gaggia_last_backflush"
+    }
     response = await client.post(
         f"/api/repairs/issues/fix/{flow['flow_id']}",
         json={CONF_BACKFLUSH_SOURCE_ENTITY: "sensor.other_last_cleaning"},

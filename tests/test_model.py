@@ -36,7 +36,7 @@ from custom_components.espresso_maintenance.model import (
     hardness_from_mg_l,
     hardness_in_range,
     hardness_to_mg_l,
-    is_soft_water,
+    is_too_hard_for_espresso,
     local_date,
     note_due_edges,
     predict_backflush,
@@ -231,11 +231,18 @@ def test_hardness_in_range_matches_mg_l(value: float, unit: HardnessUnit) -> Non
 
 @pytest.mark.parametrize(
     ("mg_l", "expected"),
-    [(0, True), (59.9, True), (60, True), (60.001, False), (120, False)],
+    [
+        (0, False),
+        (68, False),
+        (142.8, False),
+        (175, False),
+        (175.001, True),
+        (400, True),
+    ],
 )
-def test_is_soft_water(mg_l: float, expected: bool) -> None:
-    """Water is soft up to and including 60 mg/L."""
-    assert is_soft_water(mg_l) is expected
+def test_is_too_hard_for_espresso(mg_l: float, expected: bool) -> None:
+    """Water is too hard above the 175 mg/L the coffee water standard accepts (8 °dH is not)."""
+    assert is_too_hard_for_espresso(mg_l) is expected
 
 
 # Recommended intervals
@@ -1730,6 +1737,10 @@ def test_module_constants() -> None:
     assert (model.SOFT_WATER_MAX_MG_L, model.VERY_HARD_WATER_MIN_MG_L) == (60.0, 180.0)
     assert model.MAX_HARDNESS_MG_L == 1000.0
     assert model.UNKNOWN_HARDNESS_MG_L == 120.0
+    assert (model.ESPRESSO_HARDNESS_TARGET_MG_L, model.ESPRESSO_HARDNESS_MAX_MG_L) == (
+        68.0,
+        175.0,
+    )
     assert (model.MIN_BACKFLUSH_SHOTS, model.MAX_BACKFLUSH_SHOTS) == (10, 100)
     assert (model.MIN_DESCALE_DAYS, model.MAX_DESCALE_DAYS) == (30, 90)
     assert (model.DUE_SOON_NUMERATOR, model.DUE_SOON_DENOMINATOR) == (4, 5)

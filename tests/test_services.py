@@ -85,7 +85,7 @@ async def test_record_backflush_resets_and_fires(
         "shots_since_backflush": 8,
         "total_shots": 8,
     }
-    event_state = hass.states.get("event.gaggia_maintenance")
+    event_state = hass.states.get("event.gaggia_maintenance_event")
     assert event_state is not None
     assert event_state.attributes["event_type"] == "backflush_recorded"
     assert event_state.attributes["note"] == "Cafiza"
@@ -125,7 +125,7 @@ async def test_older_back_dated_record_only_joins_history(
         {**TARGET, "performed_at": "2026-11-01T10:00:00+01:00"},
     )
     assert state(hass, "sensor.gaggia_shots_since_backflush") == "8"
-    assert state(hass, "sensor.gaggia_last_backflush") == "2026-11-23T23:00:00+00:00"
+    assert state(hass, "sensor.gaggia_last_backflush") == "2026-11-24T11:00:00+00:00"
     machine = init_integration.runtime_data
     assert [r.performed_at.isoformat() for r in machine.state.history] == [
         "2026-11-01T09:00:00+00:00"
@@ -146,7 +146,7 @@ async def test_undo_last_record(
     await call(hass, "record_shot", {**TARGET, "count": 2})
     await call(hass, "undo_last_record", TARGET)
     assert state(hass, "sensor.gaggia_shots_since_backflush") == "10"
-    assert state(hass, "sensor.gaggia_last_backflush") == "2026-11-23T23:00:00+00:00"
+    assert state(hass, "sensor.gaggia_last_backflush") == "2026-11-24T11:00:00+00:00"
     assert state(hass, "sensor.gaggia_total_shots") == "10"
     assert init_integration.runtime_data.state.history == ()
     assert events[-1].data["type"] == "record_undone"
@@ -186,8 +186,8 @@ async def test_get_status(
                 "shots_until_backflush": 6,
                 "days_since_backflush": 4,
                 "days_since_descale": 49,
-                "last_backflush": "2026-11-23T23:00:00+00:00",
-                "last_descale": "2026-10-09T22:00:00+00:00",
+                "last_backflush": "2026-11-24T11:00:00+00:00",
+                "last_descale": "2026-10-10T10:00:00+00:00",
                 "next_descale": "2026-12-08T23:00:00+00:00",
                 "backflush_status": "ok",
                 "descale_status": "due_soon",

@@ -616,6 +616,6 @@ async def test_backflush_pattern_not_used(
     )
     await replay(hass, freezer, "binary_sensor.brewing", cleaning(10))
     assert hass.states.get("sensor.gaggia_last_backflush").state == (
-        "2026-11-23T23:00:00+00:00"
+        "2026-11-24T11:00:00+00:00"
     )
     assert shots(hass) == 0

@@ -192,16 +192,17 @@ async def test_time_zone_change_moves_midnight(
     """After a time zone change the next rollover follows the new local midnight."""
     await hass.config.async_update(time_zone="America/New_York")
     await hass.async_block_till_done()
-    # The last backflush, 2026-11-24 00:00 in Rome, is 2026-11-23 in New York.
-    assert state(hass, "sensor.gaggia_days_since_backflush") == "5"
+    # The last backflush, entered as 2026-11-24 (noon in Rome), is still that day
+    # in New York: a date entered at setup keeps its day across time zones.
+    assert state(hass, "sensor.gaggia_days_since_backflush") == "4"
     # Midnight in Rome no longer rolls the count over...
     await tick(hass, freezer, "2026-11-28T23:00:00+00:00")
-    assert state(hass, "sensor.gaggia_days_since_backflush") == "5"
+    assert state(hass, "sensor.gaggia_days_since_backflush") == "4"
     # ...midnight in New York (05:00 UTC) does.
     await tick(hass, freezer, "2026-11-29T04:59:59+00:00")
-    assert state(hass, "sensor.gaggia_days_since_backflush") == "5"
+    assert state(hass, "sensor.gaggia_days_since_backflush") == "4"
     await tick(hass, freezer, "2026-11-29T05:00:00+00:00")
-    assert state(hass, "sensor.gaggia_days_since_backflush") == "6"
+    assert state(hass, "sensor.gaggia_days_since_backflush") == "5"
 
 
 async def test_clock_jumps(

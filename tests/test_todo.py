@@ -20,7 +20,7 @@ from .conftest import NOW
 
 pytestmark = pytest.mark.freeze_time(NOW)
 
-TODO = "todo.gaggia_maintenance"
+TODO = "todo.gaggia_maintenance_to_do"
 
 
 async def items(hass: HomeAssistant) -> list[dict[str, Any]]:

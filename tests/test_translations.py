@@ -57,6 +57,22 @@ def test_every_entity_has_a_name_and_an_icon() -> None:
         assert set(ICONS["entity"][platform]) == {d.key for d in descriptions}
 
 
+def test_no_two_entities_share_a_name() -> None:
+    """Each entity of a machine has its own name, in every language.
+
+    So the logbook, lists and the device page tell the to-do list, calendar and
+    event apart.
+    """
+    for language in LANGUAGES:
+        entity = load(f"translations/{language}.json")["entity"]
+        names = [
+            entity[platform][description.key]["name"].casefold()
+            for platform, descriptions in DESCRIPTIONS.items()
+            for description in descriptions
+        ]
+        assert len(names) == len(set(names)), language
+
+
 def test_every_state_has_a_name_and_an_icon() -> None:
     """Enum states and event types are translated and have their own icons."""
     for key in ("backflush_status", "descale_status"):
@@ -144,7 +160,9 @@ def test_every_error_key_used_in_code_is_translated() -> None:
         assert maintenance_problems - {"source_used_twice"} <= fix_flow_errors
     assert options_errors <= set(ENGLISH["options"]["error"])
     aborts = set(re.findall(r'reason="([a-z_]+)"', code)) - {"machine_removed"}
-    assert aborts <= set(ENGLISH["config"]["abort"])
+    hard_water_aborts = set(ENGLISH["issues"]["hard_water"]["fix_flow"]["abort"])
+    assert {"ignored", "still_too_hard"} <= hard_water_aborts
+    assert aborts - hard_water_aborts <= set(ENGLISH["config"]["abort"])
 
 
 def test_every_config_field_has_help() -> None:

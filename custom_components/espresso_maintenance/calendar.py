@@ -2,7 +2,9 @@
 
 Upcoming: the next backflush, predicted from the machine's recent shot rate, and
 the next descale, as all-day events (an overdue one lasts until today). Past: the
-backflushes and descales in the history.
+backflushes and descales in the history, and the last ones entered when the
+machine was added. Every summary starts with the machine's name, so calendars of
+several machines shown together can be told apart.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .const import CONF_LAST_BACKFLUSH, CONF_LAST_DESCALE
 from .entity import EspressoEntity
 from .language import Texts
 from .machine import EspressoConfigEntry, Machine
@@ -48,6 +51,10 @@ def _all_day(day: date, today: date) -> tuple[date, date]:
     return day, max(day, today) + timedelta(days=1)
 
 
+def _summary(machine: Machine, texts: Texts, key: str) -> str:
+    return texts.text("calendar_summary", name=machine.name, summary=texts.text(key))
+
+
 def upcoming_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
     """Return the next backflush and the next descale, when they can be told."""
     tz = dt_util.get_default_time_zone()
@@ -59,7 +66,7 @@ def upcoming_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
             CalendarEvent(
                 start=start,
                 end=end,
-                summary=texts.text("calendar_backflush_due"),
+                summary=_summary(machine, texts, "calendar_backflush_due"),
                 description=texts.text(
                     "calendar_predicted", rate=f"{machine.shot_rate():.1f}"
                 ),
@@ -72,7 +79,7 @@ def upcoming_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
             CalendarEvent(
                 start=start,
                 end=end,
-                summary=texts.text("calendar_descale_due"),
+                summary=_summary(machine, texts, "calendar_descale_due"),
                 description=descale_description(machine, texts),
                 uid=f"{machine.entry.entry_id}_next_descale",
             )
@@ -102,9 +109,41 @@ def past_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
             CalendarEvent(
                 start=start,
                 end=start + RECORD_DURATION,
-                summary=texts.text(f"calendar_{record.kind}"),
+                summary=_summary(machine, texts, f"calendar_{record.kind}"),
                 description="\n".join(lines) or None,
                 uid=f"{machine.entry.entry_id}_{record.kind}_{record.performed_at.isoformat()}",
+            )
+        )
+    return events + setup_events(machine, texts)
+
+
+SETUP_DATES = {Kind.BACKFLUSH: CONF_LAST_BACKFLUSH, Kind.DESCALE: CONF_LAST_DESCALE}
+
+
+def setup_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
+    """Return the last backflush and descale entered when the machine was added.
+
+    They are dates without a time, so they show as all-day events; a record of
+    the same kind on that day (a back-dated one) is shown instead.
+    """
+    tz = dt_util.get_default_time_zone()
+    events = []
+    for kind, key in SETUP_DATES.items():
+        if not (value := machine.entry.data.get(key)):
+            continue
+        day = date.fromisoformat(value)
+        if any(
+            record.kind is kind and local_date(record.performed_at, tz) == day
+            for record in machine.state.history
+        ):
+            continue
+        events.append(
+            CalendarEvent(
+                start=day,
+                end=day + timedelta(days=1),
+                summary=_summary(machine, texts, f"calendar_{kind}"),
+                description=texts.text("calendar_setup"),
+                uid=f"{machine.entry.entry_id}_{kind}_setup",
             )
         )
     return events
@@ -143,8 +182,11 @@ class EspressoCalendar(EspressoEntity, CalendarEntity):
         """Return the events between two moments."""
         texts = Texts(hass)
         events = past_events(self.machine, texts) + upcoming_events(self.machine, texts)
-        return [
-            event
-            for event in events
-            if _start(event) < end_date and _end(event) > start_date
-        ]
+        return sorted(
+            (
+                event
+                for event in events
+                if _start(event) < end_date and _end(event) > start_date
+            ),
+            key=_start,
+        )

@@ -70,6 +70,7 @@ from .hardness import (
     hardness_schema,
     number_selector,
     select_selector,
+    with_input,
 )
 from .maintenance_sources import (
     check_entity,
@@ -130,7 +131,12 @@ def _usage_schema(
         vol.Required(
             CONF_SHOT_SOURCE,
             default=values.get(CONF_SHOT_SOURCE, SourceKind.NONE.value),
-        ): select_selector([kind.value for kind in SourceKind], CONF_SHOT_SOURCE),
+        ): select_selector(
+            [kind.value for kind in SourceKind],
+            CONF_SHOT_SOURCE,
+            # Four answers, all shown: it reads as the choice it is.
+            selector.SelectSelectorMode.LIST,
+        ),
         **kinds_schema(values, maintenance),
     }
 
@@ -333,12 +339,7 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_machine()
         return self.async_show_form(
             step_id="user",
-            data_schema=vol.Schema(
-                _name_schema(
-                    (user_input or {}).get(CONF_NAME),
-                    (user_input or {}).get(CONF_MACHINE_TYPE),
-                )
-            ),
+            data_schema=with_input(_name_schema(None, None), user_input),
             errors=errors,
         )
 
@@ -355,20 +356,21 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._data[CONF_THREE_WAY_VALVE] = user_input[CONF_THREE_WAY_VALVE]
                 self._options = _usage_values(user_input)
                 return await self._async_next_step(None)
-        values = user_input or self._machine_defaults()
+        values = self._machine_defaults()
         valve_default = values.get(
             CONF_THREE_WAY_VALVE,
             TYPICAL_THREE_WAY_VALVE[MachineType(self._data[CONF_MACHINE_TYPE])],
         )
         return self.async_show_form(
             step_id="machine",
-            data_schema=vol.Schema(
+            data_schema=with_input(
                 {
                     vol.Required(
                         CONF_THREE_WAY_VALVE, default=valve_default
                     ): selector.BooleanSelector(),
                     **_usage_schema(values),
-                }
+                },
+                user_input,
             ),
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
@@ -387,12 +389,12 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._async_next_step("shot_source")
         schema = source_schema(
             kind,
-            user_input or self._source_defaults(kind),
+            self._source_defaults(kind),
             backflush=_pattern_asked(self._options, self._data[CONF_THREE_WAY_VALVE]),
         )
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(schema),
+            data_schema=with_input(schema, user_input),
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
             last_step=False,
@@ -428,12 +430,13 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._async_next_step(f"{maintenance}_source")
         return self.async_show_form(
             step_id=f"{maintenance}_source",
-            data_schema=vol.Schema(
+            data_schema=with_input(
                 entity_schema(
                     maintenance,
                     kind,
-                    user_input or self._maintenance_entity_defaults(maintenance, kind),
-                )
+                    self._maintenance_entity_defaults(maintenance, kind),
+                ),
+                user_input,
             ),
             description_placeholders={"name": self._data[CONF_NAME]},
             errors=errors,
@@ -480,21 +483,20 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=self._data[CONF_NAME], data=data, options=options
                 )
-        defaults = {**recommended, **(user_input or {})}
-        schema = _interval_schema(keys, defaults)
+        schema = _interval_schema(keys, recommended)
         if valve:
             schema[vol.Optional(CONF_LAST_BACKFLUSH)] = selector.DateSelector()
             schema[
                 vol.Required(
                     CONF_SHOTS_SINCE_BACKFLUSH,
-                    default=defaults.get(CONF_SHOTS_SINCE_BACKFLUSH, 0),
+                    default=0,
                 )
             ] = number_selector()
         if track_descale:
             schema[vol.Optional(CONF_LAST_DESCALE)] = selector.DateSelector()
         return self.async_show_form(
             step_id="maintenance",
-            data_schema=vol.Schema(schema),
+            data_schema=with_input(schema, user_input),
             description_placeholders={
                 "name": self._data[CONF_NAME],
                 **_placeholders(self._options),
@@ -527,16 +529,17 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                     },
                 )
                 return self.async_abort(reason="reconfigure_successful")
-        values = {**entry.data, **(user_input or {})}
+        values = entry.data
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=vol.Schema(
+            data_schema=with_input(
                 {
                     **_name_schema(values[CONF_NAME], values[CONF_MACHINE_TYPE]),
                     vol.Required(
                         CONF_THREE_WAY_VALVE, default=values[CONF_THREE_WAY_VALVE]
                     ): selector.BooleanSelector(),
-                }
+                },
+                user_input,
             ),
             errors=errors,
         )
@@ -646,7 +649,7 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="link_machine",
-            data_schema=vol.Schema(
+            data_schema=with_input(
                 {
                     vol.Required(CONF_MACHINE): selector.SelectSelector(
                         selector.SelectSelectorConfig(
@@ -659,7 +662,8 @@ class EspressoMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                             mode=selector.SelectSelectorMode.LIST,
                         )
                     )
-                }
+                },
+                user_input,
             ),
             description_placeholders=_found_placeholders(found),
             errors=errors,
@@ -882,12 +886,14 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
             if not errors:
                 self._usage = _usage_values(user_input)
                 return await self._async_next_step(None)
-        values = user_input or dict(self.config_entry.options)
         # Without a three-way valve there is no backflush to record.
         maintenance = tuple(Kind) if self._valve else (Kind.DESCALE,)
         return self.async_show_form(
             step_id="init",
-            data_schema=vol.Schema(_usage_schema(values, maintenance)),
+            data_schema=with_input(
+                _usage_schema(dict(self.config_entry.options), maintenance),
+                user_input,
+            ),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
         )
@@ -907,15 +913,13 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
         same_kind = current.get(CONF_SHOT_SOURCE) == kind
         # A machine set up before backflushes were recognised in the pulses
         # keeps that off until the user turns it on.
-        values = user_input or (
-            {CONF_DETECT_BACKFLUSH: False, **current} if same_kind else {}
-        )
+        values = {CONF_DETECT_BACKFLUSH: False, **current} if same_kind else {}
         schema = source_schema(
             kind, values, backflush=_pattern_asked(self._usage, self._valve)
         )
         return self.async_show_form(
             step_id=f"shot_source_{kind}",
-            data_schema=vol.Schema(schema),
+            data_schema=with_input(schema, user_input),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
             last_step=False,
@@ -951,10 +955,12 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
                 self._maintenance.update(user_input)
                 return await self._async_next_step(f"{maintenance}_source")
         same_kind = source_kind(current, maintenance) is kind
-        values = user_input or (dict(current) if same_kind else {})
+        values = dict(current) if same_kind else {}
         return self.async_show_form(
             step_id=f"{maintenance}_source",
-            data_schema=vol.Schema(entity_schema(maintenance, kind, values)),
+            data_schema=with_input(
+                entity_schema(maintenance, kind, values), user_input
+            ),
             description_placeholders={"name": self.config_entry.title},
             errors=errors,
             last_step=False,
@@ -1014,10 +1020,10 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
             if current.get(key, old_recommended[key]) == old_recommended[key]
             else current[key]
             for key in recommended
-        } | (user_input or {})
+        }
         return self.async_show_form(
             step_id="limits",
-            data_schema=vol.Schema(_interval_schema(keys, defaults)),
+            data_schema=with_input(_interval_schema(keys, defaults), user_input),
             description_placeholders={
                 "name": self.config_entry.title,
                 **_placeholders(self._usage),
@@ -1043,12 +1049,10 @@ class EspressoMaintenanceOptionsFlow(OptionsFlow):
                         **_descale_values(user_input),
                     }
                 )
-        values = _descale_defaults(
-            user_input or dict(self.config_entry.options), interval
-        )
+        values = _descale_defaults(dict(self.config_entry.options), interval)
         return self.async_show_form(
             step_id="descale",
-            data_schema=vol.Schema(_descale_schema(values)),
+            data_schema=with_input(_descale_schema(values), user_input),
             description_placeholders={
                 "name": self.config_entry.title,
                 "interval": str(interval),

@@ -138,6 +138,14 @@ EVENT_TYPES: Final = (
     EVENT_DESCALE_DUE,
     EVENT_RECORD_UNDONE,
 )
+# The logbook's icon of each event type, the same as the event entity's in icons.json.
+EVENT_ICONS: Final = {
+    EVENT_BACKFLUSH_RECORDED: "mdi:coffee-maker-check",
+    EVENT_DESCALE_RECORDED: "mdi:water-check",
+    EVENT_BACKFLUSH_DUE: "mdi:coffee-maker-outline",
+    EVENT_DESCALE_DUE: "mdi:water-alert",
+    EVENT_RECORD_UNDONE: "mdi:undo",
+}
 
 STORAGE_VERSION: Final = 2
 # 2.2 added the water log and scale bases for descaling from use; 2.3 the

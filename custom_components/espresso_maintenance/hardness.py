@@ -1,8 +1,13 @@
-"""The water hardness fields shared by the config and options flows and the repair."""
+"""Form pieces shared by the config, options and repair flows.
+
+The water hardness fields, the selectors, and showing a refused form again as the
+user filled it in.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+import copy
 from typing import Any
 
 from homeassistant.helpers import selector
@@ -21,15 +26,41 @@ def number_selector(step: float = 1) -> selector.NumberSelector:
     )
 
 
-def select_selector(options: list[str], key: str) -> selector.SelectSelector:
-    """Return a drop-down whose option labels are translated under `key`."""
+def select_selector(
+    options: list[str],
+    key: str,
+    mode: selector.SelectSelectorMode = selector.SelectSelectorMode.DROPDOWN,
+) -> selector.SelectSelector:
+    """Return a choice whose option labels are translated under `key`."""
     return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=options,
-            translation_key=key,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-        )
+        selector.SelectSelectorConfig(options=options, translation_key=key, mode=mode)
     )
+
+
+def with_input(schema: dict[Any, Any], user_input: dict[str, Any] | None) -> vol.Schema:
+    """Return a form's schema, showing what the user entered when it comes back.
+
+    Every form is shown through this. A form shown again with errors gives back
+    every field as the user sent it, dates included; an optional field the user
+    left empty stays empty. Fields are matched by key, so a field added to a form
+    later is kept too.
+    """
+    if user_input is None:
+        return vol.Schema(schema)
+    kept: dict[Any, Any] = {}
+    for key, selector_ in schema.items():
+        if isinstance(key, vol.Marker):
+            shown = copy.copy(key)
+            description = dict(key.description or {})
+            if key.schema in user_input:
+                description["suggested_value"] = user_input[key.schema]
+            else:
+                description.pop("suggested_value", None)
+            shown.description = description or None
+            kept[shown] = selector_
+        else:
+            kept[key] = selector_
+    return vol.Schema(kept)
 
 
 def hardness_schema(values: dict[str, Any]) -> dict[Any, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -103,25 +103,30 @@ def today() -> date:
     return model.local_date(dt_util.utcnow(), dt_util.get_default_time_zone())
 
 
-def _start_of_day(value: str | None) -> datetime | None:
+def _date_only(value: str | None) -> datetime | None:
+    """Return the moment a date without a time stands for: noon of that local day.
+
+    Noon is the same calendar day for anyone within twelve hours of Home
+    Assistant's time zone, so the frontend's "3 days ago" (whole days in the
+    browser's time zone) agrees with "Days since: 3". Today's date before noon
+    is now, never a moment in the future.
+    """
     if value is None:
         return None
-    return model.start_of_local_day(
-        date.fromisoformat(value), dt_util.get_default_time_zone()
+    noon = datetime.combine(
+        date.fromisoformat(value), time(12), tzinfo=dt_util.get_default_time_zone()
     )
+    return min(dt_util.as_utc(noon), now_utc())
 
 
 def initial_state(entry: ConfigEntry) -> MachineState:
-    """Build the state of a new machine from the starting point given in the flow.
-
-    A date without a time is taken as the start of that local day.
-    """
+    """Build the state of a new machine from the starting point given in the flow."""
     shots = int(entry.data.get(CONF_SHOTS_SINCE_BACKFLUSH, 0))
     return MachineState(
         shots_since_backflush=shots,
         total_shots=shots,
-        last_backflush=_start_of_day(entry.data.get(CONF_LAST_BACKFLUSH)),
-        last_descale=_start_of_day(entry.data.get(CONF_LAST_DESCALE)),
+        last_backflush=_date_only(entry.data.get(CONF_LAST_BACKFLUSH)),
+        last_descale=_date_only(entry.data.get(CONF_LAST_DESCALE)),
     )
 
 

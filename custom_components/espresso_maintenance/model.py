@@ -69,6 +69,11 @@ VERY_HARD_WATER_MIN_MG_L = 180.0
 MAX_HARDNESS_MG_L = 1000.0
 # Treated as moderately hard when the owner has not measured it.
 UNKNOWN_HARDNESS_MG_L = 120.0
+# The Specialty Coffee Association's water standard for brewing coffee: total
+# hardness 68 mg/L CaCO3 as the target, 50 to 175 mg/L acceptable. Harder water
+# scales an espresso machine's boiler and pipes.
+ESPRESSO_HARDNESS_TARGET_MG_L = 68.0
+ESPRESSO_HARDNESS_MAX_MG_L = 175.0
 
 # Backflush weekly for a machine used daily.
 RECOMMENDED_BACKFLUSH_DAYS = 7
@@ -135,9 +140,9 @@ def hardness_in_range(value: float, unit: HardnessUnit) -> bool:
     return 0 <= hardness_to_mg_l(value, unit) <= MAX_HARDNESS_MG_L
 
 
-def is_soft_water(mg_l: float) -> bool:
-    """Tell whether water of this hardness counts as soft."""
-    return mg_l <= SOFT_WATER_MAX_MG_L
+def is_too_hard_for_espresso(mg_l: float) -> bool:
+    """Tell whether water is harder than the coffee water standard accepts."""
+    return mg_l > ESPRESSO_HARDNESS_MAX_MG_L
 
 
 def _clamp(value: float, low: float, high: float) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant import data_entry_flow
@@ -23,20 +23,21 @@ from .const import (
     LOGGER,
 )
 from .detectors import MaintenanceSourceKind, SourceKind
-from .hardness import check_hardness, hardness_schema
+from .hardness import check_hardness, hardness_schema, with_input
 from .maintenance_sources import (
     SOURCE_OPTIONS,
     entity_schema,
     maintenance_source_problem,
 )
 from .model import (
-    SOFT_WATER_MAX_MG_L,
+    ESPRESSO_HARDNESS_MAX_MG_L,
+    ESPRESSO_HARDNESS_TARGET_MG_L,
     HardnessUnit,
     Kind,
     MachineState,
     hardness_from_mg_l,
     hardness_to_mg_l,
-    is_soft_water,
+    is_too_hard_for_espresso,
 )
 from .shot_sources import source_problem, source_schema
 from .sources import MISSING_ISSUE_PREFIXES
@@ -90,21 +91,47 @@ def async_delete_machine_issues(hass: HomeAssistant, entry: ConfigEntry) -> None
         ir.async_delete_issue(hass, DOMAIN, f"{prefix}{entry.entry_id}")
 
 
-def _hardness_text(value: float, unit: HardnessUnit) -> str:
+def _hardness_text(mg_l: float, unit: HardnessUnit) -> str:
+    value = round(hardness_from_mg_l(mg_l, unit), 1)
     return f"{value:g} {HARDNESS_UNIT_SYMBOLS[unit]}"
+
+
+def hard_water_issue_id(entry: ConfigEntry) -> str:
+    """Return the id of a machine's hard-water issue."""
+    return f"{HARD_WATER_ISSUE_PREFIX}{entry.entry_id}"
+
+
+def _too_hard(options: Mapping[str, Any]) -> tuple[float, HardnessUnit] | None:
+    """Return the reading in mg/L and its unit, when it is too hard for espresso."""
+    unit_key = options.get(CONF_HARDNESS_UNIT, HARDNESS_UNKNOWN)
+    value = options.get(CONF_WATER_HARDNESS)
+    if unit_key == HARDNESS_UNKNOWN or value is None:
+        return None
+    unit = HardnessUnit(unit_key)
+    mg_l = hardness_to_mg_l(value, unit)
+    return (mg_l, unit) if is_too_hard_for_espresso(mg_l) else None
+
+
+def _hard_water_placeholders(
+    name: str, mg_l: float, unit: HardnessUnit
+) -> dict[str, str]:
+    return {
+        "name": name,
+        "hardness": _hardness_text(mg_l, unit),
+        "limit": _hardness_text(ESPRESSO_HARDNESS_MAX_MG_L, unit),
+        "target": _hardness_text(ESPRESSO_HARDNESS_TARGET_MG_L, unit),
+    }
 
 
 @callback
 def async_update_hard_water_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Recommend softer water while the measured hardness is above the soft range."""
-    issue_id = f"{HARD_WATER_ISSUE_PREFIX}{entry.entry_id}"
-    unit_key = entry.options.get(CONF_HARDNESS_UNIT, HARDNESS_UNKNOWN)
-    value = entry.options.get(CONF_WATER_HARDNESS)
-    if unit_key == HARDNESS_UNKNOWN or value is None:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
-        return
-    unit = HardnessUnit(unit_key)
-    if is_soft_water(hardness_to_mg_l(value, unit)):
+    """Recommend softer water while the measured hardness is too hard for espresso.
+
+    The issue is created again at each setup with the same id, so a user who
+    ignored it is not asked again.
+    """
+    issue_id = hard_water_issue_id(entry)
+    if (too_hard := _too_hard(entry.options)) is None:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
     ir.async_create_issue(
@@ -115,19 +142,13 @@ def async_update_hard_water_issue(hass: HomeAssistant, entry: ConfigEntry) -> No
         is_persistent=False,
         severity=ir.IssueSeverity.WARNING,
         translation_key="hard_water",
-        translation_placeholders={
-            "name": entry.title,
-            "hardness": _hardness_text(value, unit),
-            "soft_limit": _hardness_text(
-                round(hardness_from_mg_l(SOFT_WATER_MAX_MG_L, unit), 1), unit
-            ),
-        },
+        translation_placeholders=_hard_water_placeholders(entry.title, *too_hard),
         data={"entry_id": entry.entry_id},
     )
 
 
 class HardWaterRepairFlow(RepairsFlow):
-    """Enter a new water hardness reading, e.g. after fitting a filter."""
+    """Enter a new water hardness reading (e.g. after fitting a filter), or ignore."""
 
     def __init__(self, entry_id: str) -> None:
         """Remember the machine."""
@@ -136,13 +157,40 @@ class HardWaterRepairFlow(RepairsFlow):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> data_entry_flow.FlowResult:
-        """Start at the reading (the repairs API passes the issue here)."""
-        return await self.async_step_reading()
+        """Explain, then offer a new reading or ignoring the repair.
+
+        The repairs API starts here.
+        """
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="machine_removed")
+        if (too_hard := _too_hard(entry.options)) is None:
+            return await self.async_step_reading()
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["reading", "ignore"],
+            description_placeholders=_hard_water_placeholders(entry.title, *too_hard),
+        )
+
+    async def async_step_ignore(
+        self, user_input: dict[str, Any] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Ignore the repair, the way the repairs dashboard does; it stays listed there."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="machine_removed")
+        ir.async_ignore_issue(self.hass, DOMAIN, hard_water_issue_id(entry), True)
+        return self.async_abort(reason="ignored")
 
     async def async_step_reading(
         self, user_input: dict[str, Any] | None = None
     ) -> data_entry_flow.FlowResult:
-        """Ask for the reading and its unit; the machine reloads with it."""
+        """Ask for the reading and its unit; the machine reloads with it.
+
+        Only a reading the coffee water standard accepts repairs the issue. A
+        reading that is still too hard is kept as the machine's water, and the
+        repair stays.
+        """
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None:
             return self.async_abort(reason="machine_removed")
@@ -150,19 +198,23 @@ class HardWaterRepairFlow(RepairsFlow):
         if user_input is not None:
             errors = check_hardness(user_input)
             if not errors:
-                self.hass.config_entries.async_update_entry(
-                    entry,
-                    options={
-                        **entry.options,
-                        CONF_WATER_HARDNESS: user_input.get(CONF_WATER_HARDNESS),
-                        CONF_HARDNESS_UNIT: user_input[CONF_HARDNESS_UNIT],
-                    },
-                )
+                options = {
+                    **entry.options,
+                    CONF_WATER_HARDNESS: user_input.get(CONF_WATER_HARDNESS),
+                    CONF_HARDNESS_UNIT: user_input[CONF_HARDNESS_UNIT],
+                }
+                self.hass.config_entries.async_update_entry(entry, options=options)
+                if (too_hard := _too_hard(options)) is not None:
+                    return self.async_abort(
+                        reason="still_too_hard",
+                        description_placeholders=_hard_water_placeholders(
+                            entry.title, *too_hard
+                        ),
+                    )
                 return self.async_create_entry(data={})
-        values = user_input or dict(entry.options)
         return self.async_show_form(
             step_id="reading",
-            data_schema=vol.Schema(hardness_schema(values)),
+            data_schema=with_input(hardness_schema(dict(entry.options)), user_input),
             description_placeholders={"name": entry.title},
             errors=errors,
         )
@@ -246,13 +298,11 @@ class NewSourceRepairFlow(RepairsFlow):
                 )
                 return self.async_create_entry(data={})
         schema = {
-            key: value
-            for key, value in self._schema(user_input or {}).items()
-            if key == self._option
+            key: value for key, value in self._schema({}).items() if key == self._option
         }
         return self.async_show_form(
             step_id="pick",
-            data_schema=vol.Schema(schema),
+            data_schema=with_input(schema, user_input),
             description_placeholders={
                 "name": entry.title,
                 "entity_id": str(entry.options.get(self._option)),

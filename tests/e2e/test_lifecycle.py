@@ -34,8 +34,8 @@ ENTITIES = {
     "button.gaggia_record_backflush",
     "button.gaggia_record_descale",
     "button.gaggia_record_shot",
-    "calendar.gaggia_maintenance",
-    "event.gaggia_maintenance",
+    "calendar.gaggia_maintenance_calendar",
+    "event.gaggia_maintenance_event",
     "sensor.gaggia_backflush_status",
     "sensor.gaggia_days_since_backflush",
     "sensor.gaggia_days_since_descale",
@@ -47,7 +47,7 @@ ENTITIES = {
     "sensor.gaggia_shots_since_backflush",
     "sensor.gaggia_shots_until_backflush",
     "sensor.gaggia_total_shots",
-    "todo.gaggia_maintenance",
+    "todo.gaggia_maintenance_to_do",
 }
 
 
@@ -204,7 +204,7 @@ async def test_buttons_actions_events_and_restart(instance: Instance) -> None:
 
     # The event entity shows the last event; REST and WebSocket agree on the status.
     states = await client.async_states(machine)
-    assert states["event.gaggia_maintenance"]["attributes"]["event_type"] == (
+    assert states["event.gaggia_maintenance_event"]["attributes"]["event_type"] == (
         "backflush_recorded"
     )
     status = await client.async_status(machine)
