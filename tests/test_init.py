@@ -31,6 +31,7 @@ from custom_components.espresso_maintenance.const import (
 )
 from custom_components.espresso_maintenance.store import storage_key
 
+from .common import on_disk
 from .conftest import ENTRY_ID, NOW
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -70,6 +71,7 @@ def empty_state(**changes: Any) -> dict[str, Any]:
         "counting_since": None,
         "scale_bases": [],
         "water_baseline": None,
+        "journal_seq": 0,
     } | changes
 
 
@@ -366,7 +368,7 @@ async def test_start_over_sets_an_invalid_file_aside(
     ("content", "reason"),
     [
         (
-            '{"version": 3, "minor_version": 1, "key": "k", "data": {}}',
+            '{"version": 4, "minor_version": 1, "key": "k", "data": {}}',
             "storage_newer_version",
         ),
         ('{"minor_version": 1, "key": "k", "data": {}}', "storage_unreadable"),
@@ -411,6 +413,7 @@ async def test_migration_from_1_1(
     }
     state = empty_state(total_shots=42, history=[record])
     for added_since in (
+        "journal_seq",
         "source_baseline",
         "water_log",
         "counting_since",
@@ -430,9 +433,12 @@ async def test_migration_from_1_1(
         DOMAIN, "record_shot", {"entity_id": "sensor.gaggia_total_shots"}, blocking=True
     )
     written = hass_storage[KEY]
-    assert (written["version"], written["minor_version"]) == (2, 3)
-    assert (STORAGE_VERSION, STORAGE_MINOR_VERSION) == (2, 3)
-    data = written["data"]
+    assert (written["version"], written["minor_version"]) == (3, 1)
+    assert (STORAGE_VERSION, STORAGE_MINOR_VERSION) == (3, 1)
+    # The shot is in the journal; the file holds the rest.
+    assert written["data"]["total_shots"] == 42
+    assert written["data"]["journal_seq"] == 0
+    data = on_disk(hass, hass_storage, ENTRY_ID)
     assert data["source_baseline"] is None
     assert data["record_sources"] == {}
     assert data["history"] == ["backflush 2026-11-24T08:00:00+00:00 9 34 -"]
@@ -490,6 +496,7 @@ async def test_upgrade_keeps_the_next_descale(
         history=history,
     )
     for key in (
+        "journal_seq",
         "water_log",
         "counting_since",
         "scale_bases",
@@ -506,4 +513,4 @@ async def test_upgrade_keeps_the_next_descale(
     status = mock_config_entry.runtime_data.status
     assert status.next_descale is not None
     assert dt_util.as_local(status.next_descale).date().isoformat() == next_descale
-    assert hass_storage[KEY]["minor_version"] == 3
+    assert (hass_storage[KEY]["version"], hass_storage[KEY]["minor_version"]) == (3, 1)

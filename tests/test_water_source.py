@@ -17,12 +17,12 @@ from custom_components.espresso_maintenance.const import (
     CONF_WATER_SOURCE,
     DOMAIN,
 )
-from custom_components.espresso_maintenance.store import storage_key
 from custom_components.espresso_maintenance.water_source import (
     milliliters,
     water_source_problem,
 )
 
+from .common import on_disk
 from .conftest import ENTRY_ID, NOW
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -94,7 +94,7 @@ async def test_a_morning_of_coffee(
     ]  # fmt: skip
     await replay(hass, freezer, trace)
     assert water(metered) == {TODAY: 400}
-    data = hass_storage[storage_key(ENTRY_ID)]["data"]
+    data = on_disk(hass, hass_storage, ENTRY_ID)
     assert data["water_baseline"] == pytest.approx(120_900.0)
     assert data["water_log"] == ["2026-11" + " 0" * 27 + " 400"]
     # Shots pulled now add no water of their own: the meter has it.

@@ -366,6 +366,48 @@ def _with_kind(
     return replace(state, last_descale=last, descale_due_notified=notified)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Use:
+    """What a shot or a meter reading adds: shots, water, and the sources' new readings.
+
+    The machine applies a use with `apply_use` and keeps it on disk as it is (one
+    line of the journal); after a restart the same line is applied the same way,
+    so a use counts by one rule whether it was just recorded or read back.
+    """
+
+    shots: int = 0
+    # Water counted on `day`, the local day of the use (mL).
+    water_ml: int = 0
+    day: date | None = None
+    # The new readings of a shot counter and a water meter; None leaves them.
+    source_baseline: float | None = None
+    water_baseline: float | None = None
+
+
+def apply_use(state: MachineState, use: Use) -> MachineState:
+    """Count a use: its shots, its water on its day, the sources' new readings."""
+    if use.shots < 0 or use.water_ml < 0:
+        raise ValueError("a use never takes shots or water away")
+    new_state = state
+    if use.shots or use.source_baseline is not None or use.water_baseline is not None:
+        new_state = replace(
+            state,
+            shots_since_backflush=state.shots_since_backflush + use.shots,
+            total_shots=state.total_shots + use.shots,
+            source_baseline=state.source_baseline
+            if use.source_baseline is None
+            else use.source_baseline,
+            water_baseline=state.water_baseline
+            if use.water_baseline is None
+            else use.water_baseline,
+        )
+    if use.water_ml:
+        if use.day is None:
+            raise ValueError("water is counted on a day")
+        new_state = _add_water(new_state, use.day, use.water_ml)
+    return new_state
+
+
 def record_shots(
     state: MachineState,
     count: int,
@@ -382,26 +424,18 @@ def record_shots(
         raise ValueError("count must be at least 1")
     if water_per_shot_ml < 0:
         raise ValueError("water must not be negative")
-    new_state = replace(
-        state,
-        shots_since_backflush=state.shots_since_backflush + count,
-        total_shots=state.total_shots + count,
-    )
-    if day is None:
-        return new_state
-    return _add_water(new_state, day, count * water_per_shot_ml)
+    water_ml = 0 if day is None else count * water_per_shot_ml
+    return apply_use(state, Use(shots=count, water_ml=water_ml, day=day))
 
 
 def record_water(state: MachineState, day: date, water_ml: int) -> MachineState:
     """Count water a water volume source has metered, on a local day."""
     if water_ml < 0:
         raise ValueError("water must not be negative")
-    return _add_water(state, day, water_ml)
+    return apply_use(state, Use(water_ml=water_ml, day=day))
 
 
 def _add_water(state: MachineState, day: date, water_ml: int) -> MachineState:
-    if water_ml == 0:
-        return state
     log = state.water_log
     if log and log[-1][0] == day:
         log = (*log[:-1], (day, log[-1][1] + water_ml))
