@@ -300,18 +300,30 @@ async def home(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     areas = ar.async_get(hass)
     for area in ("Kitchen", "Living room"):
         areas.async_create(area)
-    for entity_id, name, state in (
-        ("light.kitchen_light", "Kitchen light", "on"),
-        ("switch.coffee_machine", "Coffee machine", "off"),
-        ("switch.coffee_maker", "Coffee maker", "off"),
-        ("water_heater.water_heater", "Water heater", "off"),
-        ("vacuum.vacuum", "Vacuum", "docked"),
-        ("cover.garage_door", "Garage door", "closed"),
-        ("lock.front_door", "Front door", "locked"),
-        ("media_player.music", "Music", "playing"),
-        ("todo.shopping_list", "Shopping list", "0"),
-    ):
-        hass.states.async_set(entity_id, state, {"friendly_name": name})
+    # Named as people name them in each language.
+    things = {
+        ("light", "on"): [
+            "Kitchen light", "Küchenlicht", "Luce della cucina",
+            "Lumière de la cuisine", "Keukenlicht", "Luz de la cocina",
+        ],
+        ("switch", "off"): [
+            "Coffee machine", "Coffee maker", "Kaffeemaschine",
+            "Macchina del caffè", "Machine à café", "Koffiemachine", "Cafetera",
+        ],
+        ("water_heater", "off"): ["Water heater"],
+        ("vacuum", "docked"): ["Vacuum", "Staubsauger"],
+        ("cover", "closed"): [
+            "Garage door", "Garagentor", "Porta del garage", "Porte du garage",
+            "Garagedeur", "Puerta del garaje",
+        ],
+        ("lock", "locked"): ["Front door"],
+        ("media_player", "playing"): ["Music"],
+    }  # fmt: skip
+    for (domain, state), names in things.items():
+        for number, name in enumerate(names):
+            hass.states.async_set(
+                f"{domain}.thing_{number}", state, {"friendly_name": name}
+            )
     for domain in ("light", "switch", "water_heater", "vacuum", "cover", "media_player"):
         for service in ("turn_on", "turn_off", "start", "open_cover", "media_pause"):
             async_mock_service(hass, domain, service)
