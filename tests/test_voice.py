@@ -109,7 +109,7 @@ def _says(answer: str, figure: int | str) -> bool:
 def _expected_figures(
     intent_type: str, machine: Machine, texts: Texts, case: dict[str, Any]
 ) -> list[int | str]:
-    """What an answer about this machine must say, from its status now."""
+    """Return what an answer about this machine must say, from its status now."""
     status = machine.status
     tz = dt_util.get_default_time_zone()
     today = local_date(dt_util.utcnow(), tz)
@@ -132,8 +132,10 @@ def _expected_figures(
             if case["kind"] == Kind.BACKFLUSH
             else day(status.last_descale)
         ],
-        "EspressoDescaleStatus": lambda: [status.days_since_descale or 0]
-        + ([] if status.descale is DueStatus.DUE else [day(status.next_descale)]),
+        "EspressoDescaleStatus": lambda: (
+            [status.days_since_descale or 0]
+            + ([] if status.descale is DueStatus.DUE else [day(status.next_descale)])
+        ),
         "EspressoNextDescale": lambda: (
             [status.days_since_descale or 0]
             if status.descale is DueStatus.DUE
@@ -184,19 +186,34 @@ class Voice:
         before = {name: self.machine(name).state for name in self.entries}
         self.heard.calls.clear()
         answer = await ask(self.hass, case["text"], self.language)
+        problem = (
+            self._check_heard(case)
+            or self._check_answer(case, answer, before)
+            or self._check_figures(case, answer, before)
+        )
+        return None if problem is None else f"{problem}: {answer}"
+
+    def _check_heard(self, case: dict[str, Any]) -> str | None:
+        """Check the sentence reached its intent, with the machine and kind it names."""
         ours = [call for call in self.heard.calls if call[0] in OURS]
-        if [call[0] for call in ours] != [intent_type]:
-            return f"heard {[call[0] for call in self.heard.calls]}: {answer}"
+        if [call[0] for call in ours] != [case["intent"]]:
+            return f"heard {[call[0] for call in self.heard.calls]}"
         slots = ours[0][1]
         named = case.get("machine")
         slot = slots.get("machine", {}).get("value")
         if named is not None and slot != self.entries[named].entry_id:
-            return f"machine slot {slot!r}, not {named}: {answer}"
-        if "kind" in case and intent_type == "EspressoLastMaintenance":
-            if slots.get("kind", {}).get("value") != case["kind"]:
-                return f"kind {slots.get('kind')}, not {case['kind']}: {answer}"
-        meant = [named] if named is not None else list(self.entries)
-        changes = intent_type not in QUESTIONS
+            return f"machine slot {slot!r}, not {named}"
+        kind = slots.get("kind", {}).get("value")
+        if case["intent"] == "EspressoLastMaintenance" and kind != case["kind"]:
+            return f"kind {kind}, not {case['kind']}"
+        return None
+
+    def _check_answer(
+        self, case: dict[str, Any], answer: str, before: dict[str, Any]
+    ) -> str | None:
+        """Check the answer is about the machines meant, and only they changed."""
+        meant = self._meant(case)
+        changes = case["intent"] not in QUESTIONS
         if changes and len(meant) > 1:
             expected = self.texts.speech(
                 "which_machine", names=self.texts.join(list(self.entries))
@@ -204,23 +221,35 @@ class Voice:
             unchanged = all(
                 self.machine(name).state is before[name] for name in self.entries
             )
-            return None if answer == expected and unchanged else f"not asked: {answer}"
+            return None if answer == expected and unchanged else "not asked which"
         for name in self.entries:
             if (name in answer) != (name in meant):
-                return f"answer about the wrong machine: {answer}"
+                return "answer about the wrong machine"
             changed = self.machine(name).state is not before[name]
             if changed != (changes and name in meant):
-                return f"{name} {'changed' if changed else 'unchanged'}: {answer}"
-        for name in meant:
-            problem = self._check_change(intent_type, name, before[name], case)
+                return f"{name} {'changed' if changed else 'unchanged'}"
+        return None
+
+    def _check_figures(
+        self, case: dict[str, Any], answer: str, before: dict[str, Any]
+    ) -> str | None:
+        """Check the change and the figures said follow from each status."""
+        if case["intent"] not in QUESTIONS and len(self._meant(case)) > 1:
+            return None
+        for name in self._meant(case):
+            problem = self._check_change(case["intent"], name, before[name], case)
             if problem:
-                return f"{problem}: {answer}"
+                return problem
             for figure in _expected_figures(
-                intent_type, self.machine(name), self.texts, case
+                case["intent"], self.machine(name), self.texts, case
             ):
                 if not _says(answer, figure):
-                    return f"{figure!r} missing: {answer}"
+                    return f"{figure!r} missing"
         return None
+
+    def _meant(self, case: dict[str, Any]) -> list[str]:
+        named = case.get("machine")
+        return [named] if named is not None else list(self.entries)
 
     def _check_change(
         self, intent_type: str, name: str, before: Any, case: dict[str, Any]
@@ -236,9 +265,10 @@ class Voice:
         if kind is not None:
             new = [record.kind for record in after.history[len(before.history) :]]
             return None if new == [kind] else f"recorded {new}"
-        if intent_type == "EspressoUndoLastRecord" and len(after.undo) != len(
-            before.undo
-        ) - 1:
+        if (
+            intent_type == "EspressoUndoLastRecord"
+            and len(after.undo) != len(before.undo) - 1
+        ):
             return "nothing undone"
         return None
 
@@ -293,7 +323,7 @@ async def test_corpus(
 
 @pytest.fixture
 async def home(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
-    """A home with a few things Home Assistant's own sentences can act on."""
+    """Set up a few things Home Assistant's own sentences can act on."""
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "conversation", {})
     assert await async_setup_component(hass, "intent", {})
@@ -324,7 +354,14 @@ async def home(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
             hass.states.async_set(
                 f"{domain}.thing_{number}", state, {"friendly_name": name}
             )
-    for domain in ("light", "switch", "water_heater", "vacuum", "cover", "media_player"):
+    for domain in (
+        "light",
+        "switch",
+        "water_heater",
+        "vacuum",
+        "cover",
+        "media_player",
+    ):
         for service in ("turn_on", "turn_off", "start", "open_cover", "media_pause"):
             async_mock_service(hass, domain, service)
 

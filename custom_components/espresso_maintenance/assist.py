@@ -41,9 +41,7 @@ SLOT_MACHINE = "machine"
 SLOT_KIND = "kind"
 SLOT_COUNT = "count"
 MAX_SPOKEN_SHOTS = 20
-MACHINE_SLOT = {
-    vol.Optional(SLOT_MACHINE): cv.string,
-}
+MACHINE_SLOT: dict[Any, Any] = {vol.Optional(SLOT_MACHINE): cv.string}
 KIND_VALUES = [kind.value for kind in Kind]
 
 
@@ -82,7 +80,9 @@ def resolve_machines(hass: HomeAssistant, texts: Texts, value: str | None) -> _T
         if entry.domain == DOMAIN and entry.state is ConfigEntryState.LOADED:
             return _Target([entry.runtime_data], named=True)
         if entry.domain == DOMAIN:
-            return _Target([], named=True, speech=texts.speech("unavailable", name=entry.title))
+            return _Target(
+                [], named=True, speech=texts.speech("unavailable", name=entry.title)
+            )
     machines = loaded_machines(hass)
     if not machines:
         return _Target([], named=False, speech=texts.speech("no_machine"))
@@ -94,7 +94,9 @@ def resolve_machines(hass: HomeAssistant, texts: Texts, value: str | None) -> _T
     partial = [m for m in machines if wanted in _normalize(m.name, words["articles"])]
     if found := exact or partial:
         return _Target(found, named=True)
-    return _Target([], named=True, speech=texts.speech("unknown_machine", machine=value))
+    return _Target(
+        [], named=True, speech=texts.speech("unknown_machine", machine=value)
+    )
 
 
 def _today() -> date:
@@ -133,7 +135,9 @@ class _MachineIntentHandler(intent.IntentHandler):
                 )
             )
             return response
-        answers = [await self.async_answer(machine, texts, slots) for machine in machines]
+        answers = [
+            await self.async_answer(machine, texts, slots) for machine in machines
+        ]
         response.async_set_speech(" ".join(answers))
         response.async_set_speech_slots(
             {"machines": [machine.status_as_dict() for machine in machines]}
@@ -203,7 +207,9 @@ class NextBackflushIntent(_MachineIntentHandler):
         shots = texts.count("shots", status.shots_until_backflush or 0)
         predicted = machine.predicted_backflush()
         if predicted is None:
-            return texts.speech("next_backflush_undated", name=machine.name, shots=shots)
+            return texts.speech(
+                "next_backflush_undated", name=machine.name, shots=shots
+            )
         return texts.speech(
             "next_backflush",
             name=machine.name,
@@ -216,7 +222,7 @@ class LastMaintenanceIntent(_MachineIntentHandler):
     """When the last backflush or descale was."""
 
     intent_type = INTENT_LAST_MAINTENANCE
-    slot_schema = {**MACHINE_SLOT, vol.Required(SLOT_KIND): vol.In(KIND_VALUES)}
+    slot_schema = {**MACHINE_SLOT, vol.Required(SLOT_KIND): vol.In(KIND_VALUES)}  # noqa: RUF012
     description = (
         "Tells when the espresso machine was last backflushed (kind: backflush) or "
         "descaled (kind: descale)."
@@ -346,7 +352,7 @@ class RecordShotsIntent(_MachineIntentHandler):
 
     intent_type = INTENT_RECORD_SHOTS
     ask_which_when_several = True
-    slot_schema = {
+    slot_schema = {  # noqa: RUF012
         **MACHINE_SLOT,
         vol.Optional(SLOT_COUNT): vol.All(
             vol.Coerce(int), vol.Range(min=1, max=MAX_SPOKEN_SHOTS)
@@ -376,7 +382,7 @@ class UndoLastRecordIntent(_MachineIntentHandler):
 
     intent_type = INTENT_UNDO
     ask_which_when_several = True
-    slot_schema = {**MACHINE_SLOT, vol.Optional(SLOT_KIND): vol.In(KIND_VALUES)}
+    slot_schema = {**MACHINE_SLOT, vol.Optional(SLOT_KIND): vol.In(KIND_VALUES)}  # noqa: RUF012
     description = (
         "Undoes the latest backflush or descale recorded for the espresso machine "
         "and says which one it was. With kind, only when the latest record is of "
@@ -388,10 +394,9 @@ class UndoLastRecordIntent(_MachineIntentHandler):
     ) -> str:
         """Undo through the machine, as the undo action does."""
         undo = machine.state.undo
-        if undo and (kind := slots.get(SLOT_KIND)) not in (None, undo[-1].record.kind):
-            return texts.speech(
-                f"last_record_is_{undo[-1].record.kind}", name=machine.name
-            )
+        latest = undo[-1].record.kind if undo else None
+        if latest is not None and slots.get(SLOT_KIND, latest) != latest:
+            return texts.speech(f"last_record_is_{latest}", name=machine.name)
         try:
             record = await machine.async_undo_last_record()
         except ServiceValidationError:

@@ -85,7 +85,9 @@ class Texts:
         if offset in (-1, 0, 1):
             return str(dates[("yesterday", "today", "tomorrow")[offset + 1]])
         if abs(offset) <= WEEKDAY_WITHIN_DAYS:
-            return str(dates["weekday"]).format(weekday=dates["weekdays"][day.weekday()])
+            return str(dates["weekday"]).format(
+                weekday=dates["weekdays"][day.weekday()]
+            )
         if abs(offset) <= DAYS_COUNTED_WITHIN:
             key = "in_days" if offset > 0 else "days_ago"
             return str(dates[key]).format(days=abs(offset))

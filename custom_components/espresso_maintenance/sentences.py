@@ -20,7 +20,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryChange,
 )
-from homeassistant.const import CONF_NAME
+from homeassistant.const import CONF_NAME, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
@@ -39,7 +39,7 @@ SENTENCE_KEYS = ("language", "intents", "lists", "expansion_rules")
 HEADER = "# Written by the Espresso Maintenance integration; changes are overwritten.\n"
 # A word of a name: letters and digits, joined by inner apostrophes or hyphens.
 # Everything else (hassil's template characters among it) only separates words.
-WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
 DIGITS_OR_NOT = re.compile(r"\d+|\D+")
 # One word of a longer name is enough ("the Lelit") when it is this long and
 # belongs to no other machine.
@@ -61,7 +61,8 @@ def _spelled(number: str, language: str) -> str:
 def word_forms(word: str, language: str) -> list[str]:
     """Return the ways speech-to-text may write one word of a name.
 
-    As written and without accents; with its hyphens and apostrophes as spaces;
+    As written and without accents; without its apostrophes and with its hyphens
+    as spaces;
     with its digits apart and spelled out ("v6": "v 6", "v six"); an initialism
     letter by letter ("ECM": "e c m").
     """
@@ -72,11 +73,12 @@ def word_forms(word: str, language: str) -> list[str]:
         if form and form not in forms:
             forms.append(form)
 
-    lower = word.casefold().replace("’", "'")
+    lower = word.casefold().replace("\u2019", "'")
     for written in (lower, _without_accents(lower)):
         add(written)
-        add(re.sub(r"['-]", " ", written))
-        pieces = DIGITS_OR_NOT.findall(re.sub(r"['-]", " ", written))
+        apart = written.replace("'", "").replace("-", " ")
+        add(apart)
+        pieces = DIGITS_OR_NOT.findall(apart)
         if len(pieces) > 1 or any(piece.isdigit() for piece in pieces):
             add(" ".join(pieces))
             add(
@@ -105,11 +107,12 @@ def spoken_name(words: list[str], language: str) -> str:
 
 def _names(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
     """Return a machine's names: its own, its entry's title, its device's new name."""
-    names = [str(entry.data[CONF_NAME]), entry.title]
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
-    if device is not None and device.name_by_user:
-        names.append(device.name_by_user)
-    return names
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    return [
+        str(entry.data[CONF_NAME]),
+        entry.title,
+        *(device.name_by_user for device in devices if device.name_by_user),
+    ]
 
 
 def machine_values(
@@ -118,112 +121,143 @@ def machine_values(
     """Return the machine list: each spoken name, and the entry id it means.
 
     A machine is called by each of its names, or by one word of a longer name
-    (not an article or a generic word such as "machine"). A name or word shared
-    by two machines calls neither, so a name never means the wrong machine.
+    (not an article or a generic word such as "machine") that is no other
+    machine's name. A name or word shared by two machines calls neither, so a
+    name never means the wrong machine.
     """
     excluded = {
         str(word).casefold() for word in [*words["articles"], *words["generic_names"]]
     }
-    claims: dict[tuple[str, ...], set[str]] = {}
+    full: dict[tuple[str, ...], set[str]] = {}
+    short: dict[tuple[str, ...], set[str]] = {}
+    written: dict[tuple[str, ...], list[str]] = {}
     for entry_id, machine_names in names.items():
         for name in machine_names:
-            tokens = tuple(word.casefold() for word in WORD.findall(name))
-            if tokens:
-                claims.setdefault(tokens, set()).add(entry_id)
-            if len(tokens) > 1:
-                for token in tokens:
-                    if (
-                        len(token) >= SHORT_NAME_MIN_LETTERS
-                        and token.isalpha()
-                        and token not in excluded
-                    ):
-                        claims.setdefault((token,), set()).add(entry_id)
-    originals = {
-        tuple(word.casefold() for word in WORD.findall(name)): WORD.findall(name)
-        for machine_names in names.values()
-        for name in machine_names
+            name_words = WORD.findall(name)
+            tokens = tuple(word.casefold() for word in name_words)
+            if not tokens:
+                continue
+            full.setdefault(tokens, set()).add(entry_id)
+            written.setdefault(tokens, name_words)
+            if len(tokens) == 1:
+                continue
+            for word, token in zip(name_words, tokens, strict=True):
+                if (
+                    len(token) >= SHORT_NAME_MIN_LETTERS
+                    and token.isalpha()
+                    and token not in excluded
+                ):
+                    short.setdefault((token,), set()).add(entry_id)
+                    written.setdefault((token,), [word])
+    callable_by = {
+        **{tokens: owners for tokens, owners in short.items() if tokens not in full},
+        **full,
     }
     return [
-        {
-            "in": spoken_name(originals.get(tokens, list(tokens)), language),
-            "out": next(iter(owners)),
-        }
-        for tokens, owners in sorted(claims.items())
+        {"in": spoken_name(written[tokens], language), "out": next(iter(owners))}
+        for tokens, owners in sorted(callable_by.items())
         if len(owners) == 1
     ]
 
 
-def sentence_files(hass: HomeAssistant) -> dict[Path, str | None]:
-    """Return each language's sentence file, or None where there should be none."""
+def sentence_files(hass: HomeAssistant) -> dict[str, tuple[Path, str | None]]:
+    """Return each language's sentence file, with None where there should be none."""
     names = {
         entry.entry_id: _names(hass, entry)
         for entry in hass.config_entries.async_entries(DOMAIN)
         if entry.disabled_by is None
     }
-    files: dict[Path, str | None] = {}
+    files: dict[str, tuple[Path, str | None]] = {}
     for language in LANGUAGES:
         content = hass.data[DATA_LANGUAGES][language]
         path = Path(hass.config.path("custom_sentences", language, SENTENCES_FILE))
         values = machine_values(names, language, content["words"])
         if not values:
-            files[path] = None
+            files[language] = (path, None)
             continue
-        sentences = {key: content[key] for key in SENTENCE_KEYS if key in content}
-        sentences["lists"] = {
-            **sentences.get("lists", {}),
-            MACHINE_LIST: {"values": values},
-        }
-        files[path] = HEADER + dump(sentences)
+        sentences = {key: content[key] for key in SENTENCE_KEYS}
+        sentences["lists"] = {**sentences["lists"], MACHINE_LIST: {"values": values}}
+        files[language] = (path, HEADER + dump(sentences))
     return files
+
+
+def _write(files: dict[str, tuple[Path, str | None]]) -> list[str]:
+    """Write or remove the files that differ; return their languages (blocking)."""
+    changed = []
+    for language, (path, text) in files.items():
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current == text:
+            continue
+        if text is None:
+            path.unlink()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        changed.append(language)
+    return changed
+
+
+async def _async_reload_agent(hass: HomeAssistant, languages: list[str]) -> None:
+    """Make the default agent read the sentences again.
+
+    A reload of every language also rereads configuration.yaml on newer Home
+    Assistant versions, and fails while that file has an error; the languages
+    that changed are then reloaded one by one. If that fails too, the machines
+    still load, and the sentences are read at the next restart.
+    """
+    if not hass.services.has_service("conversation", "reload"):
+        return
+
+    async def reload(data: dict[str, str]) -> None:
+        await hass.services.async_call("conversation", "reload", data, blocking=True)
+
+    try:
+        await reload({})
+    except (HomeAssistantError, OSError) as err:
+        LOGGER.debug(
+            "Reloading every language failed (%s); reloading %s", err, languages
+        )
+    else:
+        return
+    try:
+        for language in languages:
+            await reload({"language": language})
+    except (HomeAssistantError, OSError) as err:
+        LOGGER.warning("Could not reload the conversation agent: %s", err)
 
 
 async def async_update_sentences(hass: HomeAssistant) -> None:
     """Write the sentence files for the machines there are now; reload on change."""
     lock = hass.data.setdefault(DATA_LOCK, asyncio.Lock())
     async with lock:
-        files = sentence_files(hass)
-
-        def write() -> bool:
-            changed = False
-            for path, text in files.items():
-                if text is None:
-                    if path.is_file():
-                        path.unlink()
-                        changed = True
-                    continue
-                if path.is_file() and path.read_text(encoding="utf-8") == text:
-                    continue
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
-                changed = True
-            return changed
-
         try:
-            changed = await hass.async_add_executor_job(write)
+            changed = await hass.async_add_executor_job(_write, sentence_files(hass))
         except OSError as err:
             LOGGER.warning("Could not write the voice sentences: %s", err)
             return
-        if not changed or not hass.services.has_service("conversation", "reload"):
-            return
-        # The default agent caches its sentences; a reload makes it read ours.
-        # A failing reload (for example a configuration.yaml with an error) must
-        # not stop the machines from loading: the sentences are then read at
-        # the next restart.
-        try:
-            await hass.services.async_call("conversation", "reload", {}, blocking=True)
-        except (HomeAssistantError, OSError) as err:
-            LOGGER.warning("Could not reload the conversation agent: %s", err)
+        if changed:
+            await _async_reload_agent(hass, changed)
 
 
 @callback
 def async_track_machine_names(hass: HomeAssistant) -> None:
     """Rewrite the sentences when a machine is added, renamed or removed."""
+    pending: set[asyncio.Task[None]] = set()
 
     @callback
     def update() -> None:
         if hass.is_stopping:
             return
-        hass.async_create_task(async_update_sentences(hass), eager_start=False)
+        task = hass.async_create_task(async_update_sentences(hass), eager_start=False)
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    @callback
+    def stop(_event: Event) -> None:
+        # Nothing to keep Home Assistant waiting for: the files are rewritten
+        # at the next start.
+        for task in pending:
+            task.cancel()
 
     @callback
     def entry_changed(change: ConfigEntryChange, entry: ConfigEntry) -> None:
@@ -237,3 +271,4 @@ def async_track_machine_names(hass: HomeAssistant) -> None:
 
     async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)
     hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, device_changed)
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, stop)
