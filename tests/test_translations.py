@@ -158,6 +158,8 @@ def test_every_language_file_has_every_text() -> None:
                 )
         for name, intent in content["intents"].items():
             assert intent["data"][0]["sentences"], (language, name)
+        # The sentence files open every sentence with this rule.
+        assert "espresso_aside" in content["expansion_rules"], language
         dates = content["dates"]
         assert set(dates) == set(english["dates"]), language
         for key, text in dates.items():

@@ -37,6 +37,9 @@ MACHINE_LIST = "espresso_machine"
 # The parts of a language file that are hassil sentences for the default agent.
 SENTENCE_KEYS = ("language", "intents", "lists", "expansion_rules")
 HEADER = "# Written by the Espresso Maintenance integration; changes are overwritten.\n"
+# What people say before the sentence itself ("um", "oops, that was wrong"): each
+# language's rule of that name may open every sentence.
+ASIDE = "[<espresso_aside>] "
 # A word of a name: letters and digits, joined by inner apostrophes or hyphens.
 # Everything else (hassil's template characters among it) only separates words.
 WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
@@ -176,6 +179,15 @@ def sentence_files(hass: HomeAssistant) -> dict[str, tuple[Path, str | None]]:
             files[language] = (path, None)
             continue
         sentences = {key: content[key] for key in SENTENCE_KEYS}
+        sentences["intents"] = {
+            name: {
+                "data": [
+                    {**data, "sentences": [ASIDE + text for text in data["sentences"]]}
+                    for data in intent["data"]
+                ]
+            }
+            for name, intent in content["intents"].items()
+        }
         sentences["lists"] = {**sentences["lists"], MACHINE_LIST: {"values": values}}
         files[language] = (path, HEADER + dump(sentences))
     return files
