@@ -224,6 +224,11 @@ async def test_renamed_added_removed_without_restart(
     assert understood in await ask(hass, question.format("Rocket Appartamento"))
     assert understood in await ask(hass, question.format("Appartamento"))
     assert understood not in await ask(hass, question.format("Gaggia"))
+    # A new title for the entry (the integration page's Rename) is a name too.
+    hass.config_entries.async_update_entry(init_integration, title="Bar Rocket")
+    await hass.async_block_till_done()
+    assert reloaded()
+    assert understood in await ask(hass, question.format("Bar Rocket"))
     # Changing settings reloads the machine, but its names stay: no reload.
     hass.config_entries.async_update_entry(
         init_integration, options={**init_integration.options, "shots_per_day": 3.0}
