@@ -52,3 +52,15 @@ async def snapshot_entities(
         assert entity_view(hass, entity_registry, entry.entity_id) == snapshot(
             name=entry.entity_id
         )
+
+
+async def ask(hass: HomeAssistant, text: str, language: str = "en") -> str:
+    """Ask Home Assistant's default conversation agent; return its plain speech."""
+    response: dict[str, Any] = await hass.services.async_call(
+        "conversation",
+        "process",
+        {"text": text, "language": language, "agent_id": "conversation.home_assistant"},
+        blocking=True,
+        return_response=True,
+    )
+    return str(response["response"]["speech"].get("plain", {}).get("speech", ""))

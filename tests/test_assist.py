@@ -26,6 +26,7 @@ from custom_components.espresso_maintenance.assist import HANDLERS
 from custom_components.espresso_maintenance.const import DOMAIN
 from custom_components.espresso_maintenance.language import LANGUAGES
 
+from .common import ask
 from .conftest import NOW, second_machine
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -36,18 +37,6 @@ async def conversation(hass: HomeAssistant, init_integration: MockConfigEntry) -
     """Load the default conversation agent next to a machine called Gaggia."""
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "conversation", {})
-
-
-async def ask(hass: HomeAssistant, text: str, language: str = "en") -> str:
-    """Ask the default agent; return its plain speech."""
-    response: dict[str, Any] = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"text": text, "language": language, "agent_id": "conversation.home_assistant"},
-        blocking=True,
-        return_response=True,
-    )
-    return str(response["response"]["speech"]["plain"]["speech"])
 
 
 # Per language: (sentence, the whole answer), through every intent in order. The

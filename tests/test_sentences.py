@@ -28,8 +28,8 @@ from custom_components.espresso_maintenance.sentences import (
     spoken_name,
 )
 
+from .common import ask
 from .conftest import NOW, second_machine
-from .test_assist import ask
 
 pytestmark = pytest.mark.freeze_time(NOW)
 

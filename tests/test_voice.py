@@ -33,6 +33,7 @@ from custom_components.espresso_maintenance.language import LANGUAGES, Texts
 from custom_components.espresso_maintenance.machine import Machine
 from custom_components.espresso_maintenance.model import DueStatus, Kind, local_date
 
+from .common import ask
 from .conftest import NOW, second_machine
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -88,18 +89,6 @@ def heard(monkeypatch: pytest.MonkeyPatch) -> Heard:
 
     monkeypatch.setattr(intent, "async_handle", spy)
     return heard
-
-
-async def ask(hass: HomeAssistant, text: str, language: str) -> str:
-    """Ask the default agent; return its plain speech."""
-    response: dict[str, Any] = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"text": text, "language": language, "agent_id": "conversation.home_assistant"},
-        blocking=True,
-        return_response=True,
-    )
-    return str(response["response"]["speech"].get("plain", {}).get("speech", ""))
 
 
 def _says(answer: str, figure: int | str) -> bool:

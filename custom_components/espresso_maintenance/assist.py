@@ -151,15 +151,29 @@ class _MachineIntentHandler(intent.IntentHandler):
         raise NotImplementedError
 
 
-def _backflush_due_now(machine: Machine, texts: Texts) -> str:
-    return texts.speech(
-        "shots_since_backflush_due",
-        name=machine.name,
-        shots=texts.count("shots", machine.status.shots_since_backflush),
-    )
+class _BackflushIntent(_MachineIntentHandler):
+    """Answers about the backflush, which are the same when it is not tracked or due."""
+
+    async def async_answer(
+        self, machine: Machine, texts: Texts, slots: dict[str, Any]
+    ) -> str:
+        """Say that there is no valve, that a backflush is due now, or the rest."""
+        status = machine.status
+        if status.backflush is None:
+            return texts.speech("no_backflush", name=machine.name)
+        shots = texts.count("shots", status.shots_since_backflush)
+        if status.backflush is DueStatus.DUE:
+            return texts.speech(
+                "shots_since_backflush_due", name=machine.name, shots=shots
+            )
+        return self.answer_not_due(machine, texts, shots)
+
+    def answer_not_due(self, machine: Machine, texts: Texts, shots: str) -> str:
+        """Return the answer while no backflush is due."""
+        raise NotImplementedError
 
 
-class ShotsSinceBackflushIntent(_MachineIntentHandler):
+class ShotsSinceBackflushIntent(_BackflushIntent):
     """How many shots since the last backflush."""
 
     intent_type = INTENT_SHOTS
@@ -168,24 +182,17 @@ class ShotsSinceBackflushIntent(_MachineIntentHandler):
         "last backflushed, and after how many a backflush is due."
     )
 
-    async def async_answer(
-        self, machine: Machine, texts: Texts, slots: dict[str, Any]
-    ) -> str:
-        """Count the shots since the last backflush."""
-        status = machine.status
-        if status.backflush is None:
-            return texts.speech("no_backflush", name=machine.name)
-        if status.backflush is DueStatus.DUE:
-            return _backflush_due_now(machine, texts)
+    def answer_not_due(self, machine: Machine, texts: Texts, shots: str) -> str:
+        """Count the shots since the last backflush, and the limit."""
         return texts.speech(
             "shots_since_backflush",
             name=machine.name,
-            shots=texts.count("shots", status.shots_since_backflush),
+            shots=shots,
             limit=texts.count("shots", machine.settings.backflush_interval_shots),
         )
 
 
-class NextBackflushIntent(_MachineIntentHandler):
+class NextBackflushIntent(_BackflushIntent):
     """How many shots until the next backflush, and when it is expected."""
 
     intent_type = INTENT_NEXT_BACKFLUSH
@@ -195,25 +202,16 @@ class NextBackflushIntent(_MachineIntentHandler):
         "whether a backflush is due now."
     )
 
-    async def async_answer(
-        self, machine: Machine, texts: Texts, slots: dict[str, Any]
-    ) -> str:
+    def answer_not_due(self, machine: Machine, texts: Texts, shots: str) -> str:
         """Count the shots left and say the predicted day."""
-        status = machine.status
-        if status.backflush is None:
-            return texts.speech("no_backflush", name=machine.name)
-        if status.backflush is DueStatus.DUE:
-            return _backflush_due_now(machine, texts)
-        shots = texts.count("shots", status.shots_until_backflush or 0)
+        left = texts.count("shots", machine.status.shots_until_backflush or 0)
         predicted = machine.predicted_backflush()
         if predicted is None:
-            return texts.speech(
-                "next_backflush_undated", name=machine.name, shots=shots
-            )
+            return texts.speech("next_backflush_undated", name=machine.name, shots=left)
         return texts.speech(
             "next_backflush",
             name=machine.name,
-            shots=shots,
+            shots=left,
             when=texts.date(predicted, _today()),
         )
 
@@ -242,19 +240,13 @@ class LastMaintenanceIntent(_MachineIntentHandler):
         return texts.speech(f"last_{kind}", name=machine.name, when=spoken(texts, last))
 
 
-class DescaleStatusIntent(_MachineIntentHandler):
-    """How long since the last descale, and whether one is due."""
-
-    intent_type = INTENT_DESCALE
-    description = (
-        "Tells how many days ago the espresso machine was descaled, whether a "
-        "descale is due and when the next one is."
-    )
+class _DescaleIntent(_MachineIntentHandler):
+    """Answers about the descale, which are the same when it is untracked, unknown or due."""
 
     async def async_answer(
         self, machine: Machine, texts: Texts, slots: dict[str, Any]
     ) -> str:
-        """Tell the days since the last descale and when the next is due."""
+        """Say that it is not tracked, not known, due now, or the rest."""
         status = machine.status
         if not machine.settings.track_descale:
             return texts.speech("no_descale", name=machine.name)
@@ -263,34 +255,44 @@ class DescaleStatusIntent(_MachineIntentHandler):
         days = texts.count("days", status.days_since_descale)
         if status.descale is DueStatus.DUE:
             return texts.speech("descale_due", name=machine.name, days=days)
-        return texts.speech(
-            "descale_in",
-            name=machine.name,
-            days=days,
-            when=spoken(texts, status.next_descale),
+        return self.answer_not_due(
+            machine, texts, days, spoken(texts, status.next_descale)
         )
 
+    def answer_not_due(
+        self, machine: Machine, texts: Texts, days: str, when: str
+    ) -> str:
+        """Return the answer while no descale is due."""
+        raise NotImplementedError
 
-class NextDescaleIntent(DescaleStatusIntent):
+
+class DescaleStatusIntent(_DescaleIntent):
+    """How long since the last descale, and whether one is due."""
+
+    intent_type = INTENT_DESCALE
+    description = (
+        "Tells how many days ago the espresso machine was descaled, whether a "
+        "descale is due and when the next one is."
+    )
+
+    def answer_not_due(
+        self, machine: Machine, texts: Texts, days: str, when: str
+    ) -> str:
+        """Tell the days since the last descale and when the next is due."""
+        return texts.speech("descale_in", name=machine.name, days=days, when=when)
+
+
+class NextDescaleIntent(_DescaleIntent):
     """When the next descale is due."""
 
     intent_type = INTENT_NEXT_DESCALE
     description = "Tells when the espresso machine's next descale is due."
 
-    async def async_answer(
-        self, machine: Machine, texts: Texts, slots: dict[str, Any]
+    def answer_not_due(
+        self, machine: Machine, texts: Texts, days: str, when: str
     ) -> str:
         """Say the day of the next descale."""
-        status = machine.status
-        if (
-            status.next_descale is None
-            or status.descale is DueStatus.DUE
-            or not machine.settings.track_descale
-        ):
-            return await super().async_answer(machine, texts, slots)
-        return texts.speech(
-            "next_descale", name=machine.name, when=spoken(texts, status.next_descale)
-        )
+        return texts.speech("next_descale", name=machine.name, when=when)
 
 
 class MaintenanceDueIntent(_MachineIntentHandler):
