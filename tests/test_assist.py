@@ -285,6 +285,9 @@ async def test_untracked_and_unknown(
     # directly is told.
     response = await intent.async_handle(hass, "test", "EspressoMaintenanceDue")
     assert response.speech["plain"]["speech"] == "No espresso machine is set up."
+    # Another integration's entry is no machine.
+    other = MockConfigEntry(domain="other", title="Other")
+    other.add_to_hass(hass)
     mock_config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         mock_config_entry,
@@ -338,6 +341,12 @@ async def test_untracked_and_unknown(
         ("count a shot", "Counted 1 shot for Gaggia; 9 shots in all."),
     ):
         assert await ask(hass, sentence) == answer, sentence
+    response = await intent.async_handle(
+        hass, "test", "EspressoMaintenanceDue", {"machine": {"value": other.entry_id}}
+    )
+    assert response.speech["plain"]["speech"] == (
+        f"I don't know an espresso machine called {other.entry_id}."
+    )
 
 
 async def test_machine_not_loaded(

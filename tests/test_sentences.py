@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.const import CONF_NAME, EVENT_CALL_SERVICE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
@@ -20,6 +20,7 @@ import yaml
 from custom_components.espresso_maintenance.const import (
     CONF_MACHINE_TYPE,
     CONF_THREE_WAY_VALVE,
+    DOMAIN,
 )
 from custom_components.espresso_maintenance.language import LANGUAGES
 from custom_components.espresso_maintenance.sentences import (
@@ -256,3 +257,27 @@ async def test_renamed_added_removed_without_restart(
     await hass.async_block_till_done()
     assert reloaded()
     assert "Lelit" not in await ask(hass, question.format("Lelit Bianca"))
+
+
+async def test_no_rewrite_while_stopping_or_for_others(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entry_data: dict[str, Any],
+    entry_options: dict[str, Any],
+) -> None:
+    """Other integrations' entries, and changes while stopping, leave the files."""
+    path = _paths(hass)[0]
+    before = await hass.async_add_executor_job(path.read_text)
+    await hass.config_entries.async_add(MockConfigEntry(domain="other", title="Lelit"))
+    await hass.async_block_till_done()
+    hass.set_state(CoreState.stopping)
+    rocket = MockConfigEntry(
+        domain=DOMAIN,
+        title="Rocket",
+        data={**entry_data, CONF_NAME: "Rocket"},
+        options=entry_options,
+    )
+    await hass.config_entries.async_add(rocket)
+    await hass.async_block_till_done()
+    hass.set_state(CoreState.running)
+    assert await hass.async_add_executor_job(path.read_text) == before

@@ -8,6 +8,7 @@ through the Assist API.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime
 import re
@@ -108,7 +109,7 @@ def spoken(texts: Texts, moment: datetime) -> str:
     return texts.date(local_date(moment, dt_util.get_default_time_zone()), _today())
 
 
-class _MachineIntentHandler(intent.IntentHandler):
+class _MachineIntentHandler(intent.IntentHandler, ABC):
     """Answers about one machine, a named one, or each machine."""
 
     slot_schema = MACHINE_SLOT
@@ -144,11 +145,11 @@ class _MachineIntentHandler(intent.IntentHandler):
         )
         return response
 
+    @abstractmethod
     async def async_answer(
         self, machine: Machine, texts: Texts, slots: dict[str, Any]
     ) -> str:
         """Return the answer for one machine."""
-        raise NotImplementedError
 
 
 class _BackflushIntent(_MachineIntentHandler):
@@ -168,9 +169,9 @@ class _BackflushIntent(_MachineIntentHandler):
             )
         return self.answer_not_due(machine, texts, shots)
 
+    @abstractmethod
     def answer_not_due(self, machine: Machine, texts: Texts, shots: str) -> str:
         """Return the answer while no backflush is due."""
-        raise NotImplementedError
 
 
 class ShotsSinceBackflushIntent(_BackflushIntent):
@@ -259,11 +260,11 @@ class _DescaleIntent(_MachineIntentHandler):
             machine, texts, days, spoken(texts, status.next_descale)
         )
 
+    @abstractmethod
     def answer_not_due(
         self, machine: Machine, texts: Texts, days: str, when: str
     ) -> str:
         """Return the answer while no descale is due."""
-        raise NotImplementedError
 
 
 class DescaleStatusIntent(_DescaleIntent):
