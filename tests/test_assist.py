@@ -289,9 +289,11 @@ async def test_untracked_and_unknown(
     other = MockConfigEntry(domain="other", title="Other")
     other.add_to_hass(hass)
     mock_config_entry.add_to_hass(hass)
+    # Never backflushed, and no shots expected: no day can be predicted.
     hass.config_entries.async_update_entry(
         mock_config_entry,
         data={**entry_data, "last_backflush": None, "last_descale": None},
+        options={**mock_config_entry.options, "shots_per_day": 0.0},
     )
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -309,6 +311,10 @@ async def test_untracked_and_unknown(
                 "Gaggia: I don't know when it was last descaled. Tell me when you "
                 "next descale it."
             ),
+        ),
+        (
+            "how many shots until the next backflush",
+            "Gaggia: 6 shots left before the next backflush.",
         ),
         (
             "undo the last record",
