@@ -163,40 +163,43 @@ def machine_values(
     ]
 
 
-def sentence_files(hass: HomeAssistant) -> dict[str, tuple[Path, str | None]]:
-    """Return each language's sentence file, with None where there should be none."""
-    names = {
+def _machine_names(hass: HomeAssistant) -> dict[str, list[str]]:
+    """Return every enabled machine's names, by config entry id."""
+    return {
         entry.entry_id: _names(hass, entry)
         for entry in hass.config_entries.async_entries(DOMAIN)
         if entry.disabled_by is None
     }
-    files: dict[str, tuple[Path, str | None]] = {}
+
+
+def _sentences(content: dict[str, Any], values: list[dict[str, str]]) -> str:
+    """Return a language's sentence file: its grammar and the machine list."""
+    sentences = {key: content[key] for key in SENTENCE_KEYS}
+    sentences["intents"] = {
+        name: {
+            "data": [
+                {**data, "sentences": [ASIDE + text for text in data["sentences"]]}
+                for data in intent["data"]
+            ]
+        }
+        for name, intent in content["intents"].items()
+    }
+    sentences["lists"] = {**sentences["lists"], MACHINE_LIST: {"values": values}}
+    return HEADER + dump(sentences)
+
+
+def _write_files(hass: HomeAssistant, names: dict[str, list[str]]) -> list[str]:
+    """Write or remove the files that differ; return their languages (blocking).
+
+    Spelling numbers out reads the number rules from disk, so the files are
+    worked out here too, off the event loop.
+    """
+    changed = []
     for language in LANGUAGES:
         content = hass.data[DATA_LANGUAGES][language]
         path = Path(hass.config.path("custom_sentences", language, SENTENCES_FILE))
         values = machine_values(names, language, content["words"])
-        if not values:
-            files[language] = (path, None)
-            continue
-        sentences = {key: content[key] for key in SENTENCE_KEYS}
-        sentences["intents"] = {
-            name: {
-                "data": [
-                    {**data, "sentences": [ASIDE + text for text in data["sentences"]]}
-                    for data in intent["data"]
-                ]
-            }
-            for name, intent in content["intents"].items()
-        }
-        sentences["lists"] = {**sentences["lists"], MACHINE_LIST: {"values": values}}
-        files[language] = (path, HEADER + dump(sentences))
-    return files
-
-
-def _write(files: dict[str, tuple[Path, str | None]]) -> list[str]:
-    """Write or remove the files that differ; return their languages (blocking)."""
-    changed = []
-    for language, (path, text) in files.items():
+        text = _sentences(content, values) if values else None
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == text:
             continue
@@ -243,7 +246,9 @@ async def async_update_sentences(hass: HomeAssistant) -> None:
     lock = hass.data.setdefault(DATA_LOCK, asyncio.Lock())
     async with lock:
         try:
-            changed = await hass.async_add_executor_job(_write, sentence_files(hass))
+            changed = await hass.async_add_executor_job(
+                _write_files, hass, _machine_names(hass)
+            )
         except OSError as err:
             LOGGER.warning("Could not write the voice sentences: %s", err)
             return
