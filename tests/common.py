@@ -65,3 +65,15 @@ def shown(result: dict[str, Any]) -> dict[str, Any]:
         elif key.default is not vol.UNDEFINED:
             values[str(key)] = key.default()
     return values
+
+
+async def ask(hass: HomeAssistant, text: str, language: str = "en") -> str:
+    """Ask Home Assistant's default conversation agent; return its plain speech."""
+    response: dict[str, Any] = await hass.services.async_call(
+        "conversation",
+        "process",
+        {"text": text, "language": language, "agent_id": "conversation.home_assistant"},
+        blocking=True,
+        return_response=True,
+    )
+    return str(response["response"]["speech"].get("plain", {}).get("speech", ""))
