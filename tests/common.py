@@ -99,3 +99,15 @@ def on_disk(
 ) -> dict[str, Any]:
     """Return what a restart would read, written as the file holds a state."""
     return state_to_dict(disk_state(hass, hass_storage, entry_id))
+
+
+async def ask(hass: HomeAssistant, text: str, language: str = "en") -> str:
+    """Ask Home Assistant's default conversation agent; return its plain speech."""
+    response: dict[str, Any] = await hass.services.async_call(
+        "conversation",
+        "process",
+        {"text": text, "language": language, "agent_id": "conversation.home_assistant"},
+        blocking=True,
+        return_response=True,
+    )
+    return str(response["response"]["speech"].get("plain", {}).get("speech", ""))

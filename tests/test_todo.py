@@ -212,7 +212,7 @@ async def test_descale_texts_say_what_sets_the_date(
             DOMAIN, "record_shot", {**target, "count": 20}, blocking=True
         )
     assert await descale_text(hass) == (
-        "109% scale load after 25 days: due in 5 days, "
+        "109% scale load after 25 days: due on Thursday, "
         "as the shortest interval is 30 days"
     )
 

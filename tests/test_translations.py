@@ -194,7 +194,7 @@ def test_every_language_file_has_every_text() -> None:
         assert content["language"] == language
         assert set(content["intents"]) == set(english["intents"]), language
         assert set(content["words"]) == set(english["words"]), language
-        for section in ("speech", "texts"):
+        for section in ("speech", "texts", "units"):
             assert set(content[section]) == set(english[section]), (language, section)
             for key, text in content[section].items():
                 assert placeholders(text) == placeholders(english[section][key]), (
@@ -203,6 +203,21 @@ def test_every_language_file_has_every_text() -> None:
                 )
         for name, intent in content["intents"].items():
             assert intent["data"][0]["sentences"], (language, name)
+        # The sentence files open every sentence with this rule.
+        assert "espresso_aside" in content["expansion_rules"], language
+        dates = content["dates"]
+        assert set(dates) == set(english["dates"]), language
+        for key, text in dates.items():
+            if isinstance(text, str):
+                assert placeholders(text) == placeholders(english["dates"][key]), (
+                    language,
+                    key,
+                )
+        assert len(dates["weekdays"]) == 7, language
+        assert len(dates["months"]) == 12, language
+        for day, text in dates["special_days"].items():
+            assert 1 <= day <= 31, (language, day)
+            assert placeholders(text) == {"month"}, (language, day)
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -8,7 +8,7 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .assist import async_remove_sentences, async_setup_intents
+from .assist import async_setup_intents
 from .const import (
     CONF_MACHINE_TYPE,
     CONF_SHOT_SOURCE,
@@ -133,8 +133,3 @@ async def async_remove_entry(hass: HomeAssistant, entry: EspressoConfigEntry) ->
     async_delete_storage_issue(hass, entry)
     async_delete_machine_issues(hass, entry)
     await MachineStore(hass, entry.entry_id).async_remove()
-    if not any(
-        other.entry_id != entry.entry_id
-        for other in hass.config_entries.async_entries(DOMAIN)
-    ):
-        await async_remove_sentences(hass)

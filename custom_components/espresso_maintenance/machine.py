@@ -488,8 +488,8 @@ class Machine:
                 await self._async_commit(new_state, events)
             return reading
 
-    async def async_undo_last_record(self) -> None:
-        """Take back the latest backflush or descale record."""
+    async def async_undo_last_record(self) -> model.Record:
+        """Take back the latest backflush or descale record, and return it."""
         async with self._lock:
             try:
                 new_state, record = model.undo_last(self.state)
@@ -508,6 +508,7 @@ class Machine:
                 "source": record.source,
             }
             await self._async_commit(new_state, [(EVENT_RECORD_UNDONE, event)])
+            return record
 
     def _due_event(self, kind: Kind, status: Status) -> dict[str, Any]:
         if kind is Kind.BACKFLUSH:

@@ -242,7 +242,7 @@ def _note(data: dict[str, Any]) -> str | None:
     return value or None
 
 
-type _Run = Callable[[Machine], Awaitable[None]]
+type _Run = Callable[[Machine], Awaitable[object]]
 
 
 @dataclass(frozen=True, kw_only=True)

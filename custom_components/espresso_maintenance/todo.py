@@ -83,9 +83,8 @@ def descale_description(machine: Machine, texts: Texts) -> str:
     if due:
         when = texts.text("descale_when_now")
     else:
-        when = texts.text(
-            "descale_when_days", count=scale.days_left, left=scale.days_left
-        )
+        today = local_date(dt_util.utcnow(), dt_util.get_default_time_zone())
+        when = texts.date(scale.due_on, today)
     low, high = machine.settings.descale_bounds
     return texts.text(
         key,
