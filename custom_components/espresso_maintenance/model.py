@@ -726,20 +726,6 @@ def _estimated_days(bases: tuple[ScaleBasis, ...], first: date, last: date) -> f
     return load
 
 
-def _day_load(
-    bases: tuple[ScaleBasis, ...],
-    state: MachineState,
-    water: dict[date, int],
-    start: date,
-    day: date,
-) -> float:
-    """Return one day's load; the day of the descale counts its water only."""
-    basis = _basis_at(bases, day)
-    if state.counting_since is not None and day >= state.counting_since:
-        return water.get(day, 0) * basis.days_per_ml
-    return 0.0 if day == start else basis.days_per_typical_day
-
-
 def scale_load_days(
     settings: Settings, state: MachineState, start: date, today: date
 ) -> tuple[float, int]:
@@ -796,16 +782,32 @@ def recent_water_rate(
 def _fill_day(
     settings: Settings, state: MachineState, start: date, last: date
 ) -> date | None:
-    """Return the first day the load reached the interval, up to `last`."""
+    """Return the first day the load reached the interval, up to `last`.
+
+    Only a day that adds load can be that day: an estimated day before counting
+    began (the descale's own day adds none) or a day with water since. They are
+    added in date order, as scale_load_days adds them, so the sums agree.
+    """
     bases = _bases(settings, state)
-    water = dict(state.water_log)
+    interval = settings.descale_interval_days
+    counting = state.counting_since
     load = 0.0
-    day = start
-    while day <= last:
-        load += _day_load(bases, state, water, start, day)
-        if _load_reached(load, settings.descale_interval_days):
+    estimated_end = last
+    if counting is not None:
+        estimated_end = min(last, counting - timedelta(days=1))
+    day = start + timedelta(days=1)
+    while day <= estimated_end:
+        load += _basis_at(bases, day).days_per_typical_day
+        if _load_reached(load, interval):
             return day
         day += timedelta(days=1)
+    if counting is not None:
+        for day, water_ml in _water_between(
+            state.water_log, max(start, counting), last
+        ):
+            load += water_ml * _basis_at(bases, day).days_per_ml
+            if _load_reached(load, interval):
+                return day
     return None
 
 
