@@ -11,7 +11,7 @@ what keeps them right across daylight saving changes.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -713,17 +713,29 @@ def _basis_at(bases: tuple[ScaleBasis, ...], day: date) -> ScaleBasis:
     return bases[max(0, index - 1)]
 
 
-def _estimated_days(bases: tuple[ScaleBasis, ...], first: date, last: date) -> float:
-    """Return the load of days of typical use from `first` to `last`, inclusive."""
-    load = 0.0
+def _segments(
+    bases: tuple[ScaleBasis, ...], first: date, last: date
+) -> Iterator[tuple[date, int, ScaleBasis]]:
+    """Split `first` to `last` (inclusive) by the basis each day has.
+
+    Yields each part's first day, its number of days and its basis; a day
+    before the first basis has the first basis, as in _basis_at.
+    """
     for index, basis in enumerate(bases):
         start = first if index == 0 else max(first, basis.since)
         end = last
         if index + 1 < len(bases):
             end = min(last, bases[index + 1].since - timedelta(days=1))
         if end >= start:
-            load += ((end - start).days + 1) * basis.days_per_typical_day
-    return load
+            yield start, (end - start).days + 1, basis
+
+
+def _estimated_days(bases: tuple[ScaleBasis, ...], first: date, last: date) -> float:
+    """Return the load of days of typical use from `first` to `last`, inclusive."""
+    return sum(
+        days * basis.days_per_typical_day
+        for _start, days, basis in _segments(bases, first, last)
+    )
 
 
 def scale_load_days(
@@ -795,12 +807,13 @@ def _fill_day(
     estimated_end = last
     if counting is not None:
         estimated_end = min(last, counting - timedelta(days=1))
-    day = start + timedelta(days=1)
-    while day <= estimated_end:
-        load += _basis_at(bases, day).days_per_typical_day
-        if _load_reached(load, interval):
-            return day
-        day += timedelta(days=1)
+    for first, days, basis in _segments(
+        bases, start + timedelta(days=1), estimated_end
+    ):
+        for offset in range(days):
+            load += basis.days_per_typical_day
+            if _load_reached(load, interval):
+                return first + timedelta(days=offset)
     if counting is not None:
         for day, water_ml in _water_between(
             state.water_log, max(start, counting), last
