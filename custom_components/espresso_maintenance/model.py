@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from itertools import pairwise
 import math
+from typing import Any
 
 
 class MachineType(StrEnum):
@@ -388,24 +389,19 @@ def apply_use(state: MachineState, use: Use) -> MachineState:
     """Count a use: its shots, its water on its day, the sources' new readings."""
     if use.shots < 0 or use.water_ml < 0:
         raise ValueError("a use never takes shots or water away")
-    new_state = state
-    if use.shots or use.source_baseline is not None or use.water_baseline is not None:
-        new_state = replace(
-            state,
-            shots_since_backflush=state.shots_since_backflush + use.shots,
-            total_shots=state.total_shots + use.shots,
-            source_baseline=state.source_baseline
-            if use.source_baseline is None
-            else use.source_baseline,
-            water_baseline=state.water_baseline
-            if use.water_baseline is None
-            else use.water_baseline,
-        )
+    changes: dict[str, Any] = {}
+    if use.shots:
+        changes["shots_since_backflush"] = state.shots_since_backflush + use.shots
+        changes["total_shots"] = state.total_shots + use.shots
+    if use.source_baseline is not None:
+        changes["source_baseline"] = use.source_baseline
+    if use.water_baseline is not None:
+        changes["water_baseline"] = use.water_baseline
     if use.water_ml:
         if use.day is None:
             raise ValueError("water is counted on a day")
-        new_state = _add_water(new_state, use.day, use.water_ml)
-    return new_state
+        changes.update(_water_changes(state, use.day, use.water_ml))
+    return replace(state, **changes) if changes else state
 
 
 def record_shots(
@@ -435,7 +431,8 @@ def record_water(state: MachineState, day: date, water_ml: int) -> MachineState:
     return apply_use(state, Use(water_ml=water_ml, day=day))
 
 
-def _add_water(state: MachineState, day: date, water_ml: int) -> MachineState:
+def _water_changes(state: MachineState, day: date, water_ml: int) -> dict[str, Any]:
+    """Return the fields that change when water is counted on a local day."""
     log = state.water_log
     if log and log[-1][0] == day:
         log = (*log[:-1], (day, log[-1][1] + water_ml))
@@ -452,12 +449,11 @@ def _add_water(state: MachineState, day: date, water_ml: int) -> MachineState:
     counting_since = (
         day if state.counting_since is None else min(state.counting_since, day)
     )
-    return replace(
-        state,
-        water_log=log,
-        counting_since=counting_since,
-        scale_bases=_prune_bases(state.scale_bases, first_kept),
-    )
+    return {
+        "water_log": log,
+        "counting_since": counting_since,
+        "scale_bases": _prune_bases(state.scale_bases, first_kept),
+    }
 
 
 def _prune_bases(
