@@ -140,37 +140,38 @@ class EspressoTodoList(EspressoEntity, TodoListEntity):
 
     _attr_supported_features = TodoListEntityFeature.UPDATE_TODO_ITEM
 
-    # The items' texts last pushed to open to-do cards; None when unknown.
-    _texts: tuple[str | None, ...] | None = None
+    # The items last pushed to open to-do cards; None when unknown.
+    _pushed: tuple[Hashable, ...] | None = None
 
     def state_key(self) -> Hashable:
-        """Return what the state holds: the items and their due dates.
+        """Return what the state holds: how many items are due or due soon.
 
-        The items' descriptions (which hold the live counts) are not part of
-        the state: a change of them alone is pushed to the open to-do cards
-        without a state write. The key is worked out without the texts.
+        The items themselves (their kinds, due dates and descriptions, which
+        hold the live counts) are not part of the state: a change of them alone
+        is pushed to the open to-do cards without a state write.
         """
         status = self.machine.status
-        return tuple(
-            (kind.value, due_date(self.machine, kind))
-            for kind in Kind
-            if status.due(kind) in (DueStatus.DUE, DueStatus.DUE_SOON)
+        return sum(
+            status.due(kind) in (DueStatus.DUE, DueStatus.DUE_SOON) for kind in Kind
         )
 
-    def _item_texts(self) -> tuple[str | None, ...]:
-        return tuple(item.description for item in self.todo_items or [])
+    def _items(self) -> tuple[Hashable, ...]:
+        return tuple(
+            (item.uid, item.summary, item.due, item.description)
+            for item in self.todo_items or []
+        )
 
     @callback
     def _async_machine_updated(self) -> None:
         if (key := self.state_key()) != self._written:
             # The write pushes the items to the open cards too.
-            self._written, self._texts = key, None
+            self._written, self._pushed = key, None
             self.async_write_ha_state()
         elif not self._update_listeners:
             # No card is open: a card that opens gets the items then.
-            self._texts = None
-        elif (texts := self._item_texts()) != self._texts:
-            self._texts = texts
+            self._pushed = None
+        elif (items := self._items()) != self._pushed:
+            self._pushed = items
             self.async_update_listeners()
 
     @property
