@@ -30,6 +30,7 @@ LEGS = {
 SIDES = (
     ("action", "`espresso_maintenance.record_shot` (device target)"),
     ("button", "Record shot button (`button.press`)"),
+    ("lean", "The action, on a machine with 3 entities disabled"),
     ("peer", "Peer: `input_number.increment` + listener"),
     ("ping", "WebSocket ping (the round trip alone)"),
 )
@@ -102,7 +103,7 @@ def render(legs: dict[str, dict[str, Any]]) -> str:
         f"| Entity | {head} |",
         "|---|" + "---|" * len(names),
     ]
-    for side in ("action", "peer"):
+    for side in ("action", "lean", "peer"):
         entities = sorted(
             {e for n in names for e in legs[n]["state_writes"][side]},
             key=lambda e: -legs[names[0]]["state_writes"][side].get(e, 0),
