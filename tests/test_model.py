@@ -523,7 +523,7 @@ def test_a_use_adds_what_it_holds(
 )
 def test_a_use_never_takes_away_and_has_a_day(use: model.Use) -> None:
     """A use that would take shots or water away, or water on no day, is refused."""
-    with pytest.raises(ValueError, match="never takes|on a day"):
+    with pytest.raises(ValueError, match=r"never takes|on a day"):
         model.apply_use(MachineState(), use)
 
 
