@@ -341,8 +341,12 @@ class Machine:
             self._store.async_close()
 
     async def _async_compact(self) -> None:
-        """Write the whole state if the journal holds anything (under the lock)."""
-        if self._store.journal_lines:
+        """Write the whole state if the journal holds anything (under the lock).
+
+        After a failed append the journal may hold the refused line, whole:
+        the file's journal_seq must pass it, or the next start would count it.
+        """
+        if self._store.journal_lines or not self._store.can_append:
             try:
                 await self._store.async_save_state(self.state)
             except StorageError as err:
