@@ -511,3 +511,33 @@ async def test_nothing_is_folded_while_nothing_was_appended(
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     assert hass_storage[KEY]["data"] == file["data"]
+
+
+async def test_a_journal_that_cannot_be_emptied_is_never_applied_twice(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The file holds the lines, so the record stands; shots go to the file meanwhile."""
+    machine = init_integration.runtime_data
+    await call(hass, "record_shot", count=2)
+    with pytest.MonkeyPatch.context() as patches:
+        patches.setattr(journal.JournalFile, "truncate", full)
+        await call(hass, "record_backflush")
+        assert "could not empty the journal" in caplog.text
+        assert hass_storage[KEY]["data"]["journal_seq"] == 1
+        assert len(journal_lines(hass)) == 1
+        # Appending waits until the journal is emptied: this shot goes to the file.
+        file = hass_storage[KEY]
+        await call(hass, "record_shot")
+        assert hass_storage[KEY] is not file
+        assert len(journal_lines(hass)) == 1
+        assert disk_state(hass, hass_storage, ENTRY_ID) == machine.state
+    await call(hass, "record_shot")
+    assert journal_lines(hass) == []
+    await call(hass, "record_shot")
+    assert len(journal_lines(hass)) == 1
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    state = init_integration.runtime_data.state
+    assert (state.total_shots, state.shots_since_backflush) == (8 + 5, 3)
