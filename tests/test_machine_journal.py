@@ -8,6 +8,7 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import atomicwrites
 from freezegun.api import FrozenDateTimeFactory
@@ -37,7 +38,7 @@ from custom_components.espresso_maintenance.journal import (
     use_to_line,
 )
 from custom_components.espresso_maintenance.model import Use
-from custom_components.espresso_maintenance.store import storage_key
+from custom_components.espresso_maintenance.store import MachineStore, storage_key
 
 from .common import disk_state, journal_path
 from .conftest import ENTRY_ID, NOW
@@ -486,8 +487,19 @@ async def test_a_journal_beside_a_2_x_file_is_set_aside(
     data = {k: v for k, v in file["data"].items() if k != "journal_seq"}
     hass_storage[KEY] = {**file, "version": 2, "minor_version": 3, "data": data}
     path = write_journal(hass, use_to_line(1, Use(shots=50)))
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    journal_when_written: list[bool] = []
+    write = MachineStore._async_write_data
+
+    async def watched_write(store: MachineStore, *args: Any) -> None:
+        journal_when_written.append(path.exists())
+        await write(store, *args)
+
+    with patch.object(MachineStore, "_async_write_data", watched_write):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    # Set aside before the migrated 3.x file was first written, so a crash in
+    # between never leaves that file beside the journal.
+    assert journal_when_written[0] is False
     assert shown(hass) == "8"
     assert not path.exists()
     kept = list(path.parent.glob(f"{path.name}.unused.*"))

@@ -505,6 +505,13 @@ class MachineStore(Store[StoredData]):
         self._migrated_from = old_major_version
         if old_major_version >= JOURNAL_VERSION:
             return old_data
+        # A journal beside a file from before journals is not this file's (left
+        # over from a newer release). It is kept aside now, before Store writes
+        # the migrated file with journal_seq 0: a crash in between must not
+        # leave a 3.x file beside it, which would take its lines in.
+        kept = await self.hass.async_add_executor_job(self.journal.set_aside, "unused")
+        if kept is not None:
+            LOGGER.warning("%s: an unused journal was kept as %s", self.key, kept)
         data = old_data
         if old_major_version == 1:
             if old_minor_version < 2:
@@ -583,12 +590,7 @@ class MachineStore(Store[StoredData]):
         if not content:
             return state
         if self._migrated_from is not None and self._migrated_from < JOURNAL_VERSION:
-            # A journal beside a file from before journals is not this file's
-            # (left over from a newer release): it is kept, and not applied.
-            kept = await self.hass.async_add_executor_job(
-                self.journal.set_aside, "unused"
-            )
-            LOGGER.warning("%s: an unused journal was kept as %s", self.key, kept)
+            # Kept aside by the migration, unread: not this file's journal.
             return state
         try:
             replay = read_journal(content, self._seq, up_to_damage=up_to_damage)
