@@ -1,253 +1,174 @@
-"""Benchmark Espresso Maintenance against the DIY way and write BENCHMARKS.md.
+"""Run bench.py on both Home Assistant legs and write the results into BENCHMARKS.md.
 
-    .venv/bin/python benchmarks/run.py            # every leg it can reach (about 3 minutes)
-    .venv/bin/python benchmarks/run.py --quick    # a smoke run with fewer shots and machines
-    .venv/bin/python benchmarks/run.py --legs minimum
+    .venv/bin/python benchmarks/run.py            # both legs, about 4 minutes
+    .venv/bin/python benchmarks/run.py --quick    # a smoke run
 
-Each leg is one real Home Assistant run in its own process (measure.py): the minimum
-leg with .venv, the newest with .venv-latest through ../shared/tools/py314 (or
-directly, when this runs inside it). The results are kept as JSON in
-benchmarks/.work/ and rendered into BENCHMARKS.md at the repository root.
+The minimum leg runs with .venv, the newest with .venv-latest through
+../shared/tools/py314. Each leg's JSON is kept in benchmarks/.work/; the tables
+between the markers in BENCHMARKS.md are replaced, the prose around them is not.
 """
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
 import platform
 import subprocess
 import sys
-import time
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "benchmarks" / ".work"
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from report import render  # noqa: E402
-
-
-@dataclass(frozen=True)
-class LegSpec:
-    """Where a leg's interpreter is and how to start it."""
-
-    name: str
-    python: str
-    # Run through this tool when the interpreter cannot run here directly.
-    wrapper: str | None
-
-    def command(self) -> list[str] | None:
-        """Return how to start the leg's interpreter here, or None if it cannot be."""
-        if (REPO / self.python).exists():
-            return [self.python]
-        if self.wrapper is not None and os.access(REPO / self.wrapper, os.X_OK):
-            return [self.wrapper, self.python]
-        return None
-
-
-LEGS = (
-    LegSpec("minimum", ".venv/bin/python", None),
-    LegSpec(
-        "newest",
-        ".venv-latest/bin/python",
-        os.environ.get("PY314_TOOL", "../shared/tools/py314"),
-    ),
+REPORT = REPO / "BENCHMARKS.md"
+BEGIN, END = "<!-- results: begin -->", "<!-- results: end -->"
+PY314 = os.environ.get("PY314_TOOL", str(REPO.parent / "shared" / "tools" / "py314"))
+LEGS = {
+    "minimum": [".venv/bin/python"],
+    "newest": [PY314, ".venv-latest/bin/python"],
+}
+SIDES = (
+    ("action", "`espresso_maintenance.record_shot` (device target)"),
+    ("button", "Record shot button (`button.press`)"),
+    ("lean", "The action, on a machine with 3 entities disabled"),
+    ("peer", "Peer: `input_number.increment` + listener"),
+    ("ping", "WebSocket ping (the round trip alone)"),
 )
 
 
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return ""
+def run_leg(name: str, *, quick: bool) -> dict[str, Any]:
+    """Run bench.py on one leg; return its results."""
+    WORK.mkdir(exist_ok=True)
+    output = WORK / f"{name}.json"
+    command = [*LEGS[name], "benchmarks/bench.py", str(output.relative_to(REPO))]
+    subprocess.run([*command, *(["--quick"] if quick else [])], cwd=REPO, check=True)
+    result: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+    return result
 
 
-def machine_info() -> dict[str, Any]:
-    """Describe the machine the benchmarks ran on."""
-    cpu = next(
-        (
-            line.partition(":")[2].strip()
-            for line in _read("/proc/cpuinfo").splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
+def cpu_model() -> str:
+    """Return the processor's name and the number of cores."""
+    for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+        if line.startswith("model name"):
+            return f"{line.partition(':')[2].strip()}, {os.cpu_count()} cores"
+    return f"{platform.processor()}, {os.cpu_count()} cores"
+
+
+def render(legs: dict[str, dict[str, Any]]) -> str:
+    """Write the tables of both legs as Markdown."""
+    names = list(legs)
+    head = " | ".join(
+        f"{name}: HA {legs[name]['home_assistant']}, Python {legs[name]['python']}"
+        for name in names
     )
-    memory_kib = next(
+    lines = [
+        f"Measured on {cpu_model()}.",
+        "",
         (
-            int(line.split()[1])
-            for line in _read("/proc/meminfo").splitlines()
-            if line.startswith("MemTotal:")
+            "**CPU per shot** (µs, Home Assistant's whole process, median of blocks "
+            "of 14 calls; quartiles in brackets)"
         ),
-        0,
-    )
-    os_name = next(
-        (
-            line.partition("=")[2].strip('"')
-            for line in _read("/etc/os-release").splitlines()
-            if line.startswith("PRETTY_NAME=")
-        ),
-        platform.system(),
-    )
-    mounts = [line.split() for line in _read("/proc/mounts").splitlines()]
-    work = str(WORK.resolve())
-    filesystem = max(
-        (
-            mount
-            for mount in mounts
-            if len(mount) > 2
-            and (work == mount[1] or work.startswith(mount[1].rstrip("/") + "/"))
-        ),
-        key=lambda mount: len(mount[1]),
-        default=["?", "?", "unknown"],
-    )[2]
-    hypervisor = "hypervisor" in _read("/proc/cpuinfo")
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(memory_kib / 1024 / 1024, 1),
-        "os": os_name,
-        "kernel": platform.release(),
-        "virtual_machine": hypervisor,
-        "filesystem": filesystem,
-    }
-
-
-def revision() -> str:
-    """Name the commit measured, and say if the working tree differs from it."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "custom_components"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "an unknown revision"
-    return f"commit {commit}" + (
-        " with uncommitted changes to the integration" if dirty else ""
-    )
-
-
-def run_leg(spec: LegSpec, *, quick: bool) -> tuple[dict[str, Any] | None, str]:
-    """Run one leg in its own process; return its results or why there are none."""
-    command = spec.command()
-    if command is None:
-        return None, f"{spec.python} cannot be run from here"
-    output = WORK / f"results-{spec.name}.json"
-    log = WORK / f"{spec.name}.log"
-    output.unlink(missing_ok=True)
-    args = [
-        *command,
-        "benchmarks/run.py",
-        "--measure",
-        str(output.relative_to(REPO)),
+        "",
+        f"| | {head} |",
+        "|---|" + "---|" * len(names),
     ]
-    if quick:
-        args.append("--quick")
-    print(f"== {spec.name} leg: {' '.join(args)}", flush=True)
-    started = time.perf_counter()
-    with log.open("w", encoding="utf-8") as stream:
-        status = subprocess.run(
-            args, cwd=REPO, stdout=stream, stderr=subprocess.STDOUT, check=False
-        ).returncode
-    took = time.perf_counter() - started
-    if status != 0 or not output.exists():
-        tail = "\n".join(log.read_text(encoding="utf-8").splitlines()[-30:])
-        print(f"{spec.name} leg failed (exit {status}); the end of {log}:\n{tail}")
-        return None, f"failed with exit status {status} (see {log.relative_to(REPO)})"
-    print(f"   done in {took:.0f} s; log in {log.relative_to(REPO)}", flush=True)
-    return json.loads(output.read_text(encoding="utf-8")), ""
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmarks and write the report."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run")
-    parser.add_argument(
-        "--legs",
-        default="all",
-        help="comma-separated legs to run: minimum, newest (default: all it can reach)",
-    )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=REPO / "BENCHMARKS.md",
-        help="where to write the report (default: BENCHMARKS.md)",
-    )
-    parser.add_argument(
-        "--report-only",
-        action="store_true",
-        help="only render the report from the last results in benchmarks/.work",
-    )
-    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    if args.measure is not None:
-        from measure import run_leg as measure_leg  # noqa: PLC0415
-
-        measure_leg(quick=args.quick, output=args.measure)
-        return 0
-
-    names = {leg.name for leg in LEGS}
-    wanted = names if args.legs == "all" else set(args.legs.split(","))
-    if unknown := wanted - names:
-        parser.error(f"unknown legs: {', '.join(sorted(unknown))}")
-    WORK.mkdir(parents=True, exist_ok=True)
-    results: list[dict[str, Any]] = []
-    missing: dict[str, str] = {}
-    failed = False
-    for spec in LEGS:
-        if spec.name not in wanted:
-            continue
-        output = WORK / f"results-{spec.name}.json"
-        if args.report_only:
-            if output.exists():
-                results.append(json.loads(output.read_text(encoding="utf-8")))
-            else:
-                missing[spec.name] = "no results yet"
-            continue
-        measured_at = revision()
-        result, why = run_leg(spec, quick=args.quick)
-        if result is None:
-            missing[spec.name] = why
-            # A leg that cannot be started here is only an error when asked for.
-            failed = failed or args.legs != "all" or why.startswith("failed")
-            continue
-        result = {
-            "name": spec.name,
-            "revision": measured_at,
-            "command": " ".join(
-                ["benchmarks/run.py", *(["--quick"] if args.quick else [])]
-            ),
-            **result,
-        }
-        output.write_text(
-            json.dumps(result, indent=2, sort_keys=True), encoding="utf-8"
+    def cell(name: str, key: str) -> str:
+        block = legs[name]["blocks"][key]
+        return (
+            f"{block['cpu_us']:.0f} [{block['cpu_q1_us']:.0f}-{block['cpu_q3_us']:.0f}]"
         )
-        results.append(result)
-    if not results:
-        print("no leg measured; nothing written")
-        return 1
-    report = render(
-        results,
-        machine=machine_info(),
-        missing=missing,
+
+    for key, label in SIDES:
+        lines.append(f"| {label} | " + " | ".join(cell(n, key) for n in names) + " |")
+
+    def ratio(name: str, key: str, against: str, minus: str | None = None) -> float:
+        blocks = legs[name]["blocks"]
+        base = blocks[minus]["cpu_us"] if minus else 0.0
+        return (blocks[key]["cpu_us"] - base) / (blocks[against]["cpu_us"] - base)
+
+    lines += [
+        "| Ratio action / peer | "
+        + " | ".join(f"{ratio(n, 'action', 'peer'):.2f}x" for n in names)
+        + " |",
+        "| Ratio action / peer, round trip taken out of both | "
+        + " | ".join(f"{ratio(n, 'action', 'peer', 'ping'):.2f}x" for n in names)
+        + " |",
+        "",
+        (
+            "**State writes per backflush cycle of 14 shots** (a state write is one "
+            "`state_changed` event)"
+        ),
+        "",
+        f"| Entity | {head} |",
+        "|---|" + "---|" * len(names),
+    ]
+    for side in ("action", "lean", "peer"):
+        entities = sorted(
+            {e for n in names for e in legs[n]["state_writes"][side]},
+            key=lambda e: -legs[names[0]]["state_writes"][side].get(e, 0),
+        )
+        for entity in entities:
+            counts = [str(legs[n]["state_writes"][side].get(entity, 0)) for n in names]
+            lines.append(f"| {side}: `{entity}` | " + " | ".join(counts) + " |")
+        totals = [
+            f"**{sum(legs[n]['state_writes'][side].values()) / 14:.2f} per shot**"
+            for n in names
+        ]
+        lines.append(f"| {side}: all | " + " | ".join(totals) + " |")
+    lines += [
+        "",
+        (
+            "**A power reading** (µs of CPU, state set over REST, below the pump "
+            "threshold)"
+        ),
+        "",
+        f"| | {head} |",
+        "|---|" + "---|" * len(names),
+    ]
+    for key, label in (
+        ("sensor.bench_power_watched", "Watched by a machine's power source"),
+        ("sensor.bench_power_unwatched", "Identical, unwatched"),
+    ):
+        lines.append(f"| {label} | " + " | ".join(cell(n, key) for n in names) + " |")
+    lines.append(
+        "| Difference | "
+        + " | ".join(
+            f"{legs[n]['blocks']['sensor.bench_power_watched']['cpu_us'] - legs[n]['blocks']['sensor.bench_power_unwatched']['cpu_us']:+.0f}"
+            for n in names
+        )
+        + " |"
     )
-    args.output.write_text(report, encoding="utf-8")
-    print(f"wrote {args.output}")
-    return 1 if failed else 0
+    lines += [
+        "",
+        (
+            "**Ways to make a shot durable, timed alone** (µs per write, in the "
+            "benchmark's own process)"
+        ),
+        "",
+        f"| | {' | '.join(f'{n}: CPU | {n}: wall' for n in names)} |",
+        "|---|" + "---|---|" * len(names),
+    ]
+    for key in legs[names[0]]["floors"]:
+        values = " | ".join(
+            f"{legs[n]['floors'][key]['cpu_us']:.0f} | {legs[n]['floors'][key]['wall_us']:.0f}"
+            for n in names
+        )
+        lines.append(f"| {key} | {values} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run the legs, then replace the tables in BENCHMARKS.md."""
+    quick = "--quick" in sys.argv
+    legs = {name: run_leg(name, quick=quick) for name in LEGS}
+    report = REPORT.read_text(encoding="utf-8")
+    before, _, rest = report.partition(BEGIN)
+    _, _, after = rest.partition(END)
+    REPORT.write_text(
+        f"{before}{BEGIN}\n{render(legs)}\n{END}{after}", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

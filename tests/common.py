@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from syrupy.assertion import SnapshotAssertion
 import voluptuous as vol
+
+from custom_components.espresso_maintenance.journal import read_journal
+from custom_components.espresso_maintenance.model import MachineState, apply_use
+from custom_components.espresso_maintenance.store import (
+    state_from_dict,
+    state_to_dict,
+    storage_key,
+)
 
 
 def _plain(value: Any) -> Any:
@@ -65,6 +74,31 @@ def shown(result: dict[str, Any]) -> dict[str, Any]:
         elif key.default is not vol.UNDEFINED:
             values[str(key)] = key.default()
     return values
+
+
+def journal_path(hass: HomeAssistant, entry_id: str) -> Path:
+    """Return the journal of a machine."""
+    return Path(hass.config.path(".storage", f"{storage_key(entry_id)}.journal"))
+
+
+def disk_state(
+    hass: HomeAssistant, hass_storage: dict[str, Any], entry_id: str
+) -> MachineState:
+    """Return the state a restart would read: the file, then the journal's lines."""
+    data = hass_storage[storage_key(entry_id)]["data"]
+    path = journal_path(hass, entry_id)
+    state = state_from_dict(data)
+    content = path.read_bytes() if path.exists() else b""
+    for use in read_journal(content, data["journal_seq"]).uses:
+        state = apply_use(state, use)
+    return state
+
+
+def on_disk(
+    hass: HomeAssistant, hass_storage: dict[str, Any], entry_id: str
+) -> dict[str, Any]:
+    """Return what a restart would read, written as the file holds a state."""
+    return state_to_dict(disk_state(hass, hass_storage, entry_id))
 
 
 async def ask(hass: HomeAssistant, text: str, language: str = "en") -> str:

@@ -126,11 +126,14 @@ async def init_integration(
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
         yield mock_config_entry
-        return
-    with patch("custom_components.espresso_maintenance.PLATFORMS", platforms):
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
-        yield mock_config_entry
+    else:
+        with patch("custom_components.espresso_maintenance.PLATFORMS", platforms):
+            assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+            await hass.async_block_till_done()
+            yield mock_config_entry
+    # A test may end on a change of options: let its reload finish before
+    # Home Assistant stops, or the reload is cut off halfway.
+    await hass.async_block_till_done()
 
 
 async def second_machine(

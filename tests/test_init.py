@@ -22,6 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.espresso_maintenance import store as store_module
 from custom_components.espresso_maintenance.const import (
     CONF_LAST_BACKFLUSH,
     CONF_STORAGE_CREATED,
@@ -29,8 +30,10 @@ from custom_components.espresso_maintenance.const import (
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
 )
+from custom_components.espresso_maintenance.model import Kind
 from custom_components.espresso_maintenance.store import storage_key
 
+from .common import journal_path, on_disk
 from .conftest import ENTRY_ID, NOW
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -70,6 +73,7 @@ def empty_state(**changes: Any) -> dict[str, Any]:
         "counting_since": None,
         "scale_bases": [],
         "water_baseline": None,
+        "journal_seq": 0,
     } | changes
 
 
@@ -366,7 +370,7 @@ async def test_start_over_sets_an_invalid_file_aside(
     ("content", "reason"),
     [
         (
-            '{"version": 3, "minor_version": 1, "key": "k", "data": {}}',
+            '{"version": 4, "minor_version": 1, "key": "k", "data": {}}',
             "storage_newer_version",
         ),
         ('{"minor_version": 1, "key": "k", "data": {}}', "storage_unreadable"),
@@ -411,6 +415,7 @@ async def test_migration_from_1_1(
     }
     state = empty_state(total_shots=42, history=[record])
     for added_since in (
+        "journal_seq",
         "source_baseline",
         "water_log",
         "counting_since",
@@ -430,9 +435,12 @@ async def test_migration_from_1_1(
         DOMAIN, "record_shot", {"entity_id": "sensor.gaggia_total_shots"}, blocking=True
     )
     written = hass_storage[KEY]
-    assert (written["version"], written["minor_version"]) == (2, 3)
-    assert (STORAGE_VERSION, STORAGE_MINOR_VERSION) == (2, 3)
-    data = written["data"]
+    assert (written["version"], written["minor_version"]) == (3, 1)
+    assert (STORAGE_VERSION, STORAGE_MINOR_VERSION) == (3, 1)
+    # The shot is in the journal; the file holds the rest.
+    assert written["data"]["total_shots"] == 42
+    assert written["data"]["journal_seq"] == 0
+    data = on_disk(hass, hass_storage, ENTRY_ID)
     assert data["source_baseline"] is None
     assert data["record_sources"] == {}
     assert data["history"] == ["backflush 2026-11-24T08:00:00+00:00 9 34 -"]
@@ -490,6 +498,7 @@ async def test_upgrade_keeps_the_next_descale(
         history=history,
     )
     for key in (
+        "journal_seq",
         "water_log",
         "counting_since",
         "scale_bases",
@@ -506,4 +515,118 @@ async def test_upgrade_keeps_the_next_descale(
     status = mock_config_entry.runtime_data.status
     assert status.next_descale is not None
     assert dt_util.as_local(status.next_descale).date().isoformat() == next_descale
-    assert hass_storage[KEY]["minor_version"] == 3
+    assert (hass_storage[KEY]["version"], hass_storage[KEY]["minor_version"]) == (3, 1)
+
+
+async def stop_after_use(
+    hass: HomeAssistant, hass_storage: dict[str, Any], entry: MockConfigEntry
+) -> dict[str, Any]:
+    """Count shots and a backflush, then stop; return the file as it is left."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    machine = entry.runtime_data
+    await machine.async_record_shots(3)
+    await machine.async_record_maintenance(Kind.BACKFLUSH, note="Cafiza")
+    await machine.async_record_shots(2)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    return hass_storage[KEY]
+
+
+@pytest.mark.parametrize("minor_version", [1, 2, 3])
+async def test_a_2_x_file_is_written_as_3_1_before_any_shot(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    minor_version: int,
+) -> None:
+    """An upgraded file is written as 3.1 at once, with nothing lost.
+
+    A shot goes to the journal; a file still in 2.x beside it would, after a
+    crash, be read as one from before journals, and the shot set aside.
+    """
+    file = await stop_after_use(hass, hass_storage, mock_config_entry)
+    data = {key: value for key, value in file["data"].items() if key != "journal_seq"}
+    if minor_version < 3:
+        for key in ("record_sources", "backflush_source_reading"):
+            data.pop(key)
+        data.pop("descale_source_reading")
+    if minor_version < 2:
+        for key in ("water_log", "counting_since", "scale_bases", "water_baseline"):
+            data.pop(key)
+    hass_storage[KEY] = {**file, "version": 2, "minor_version": minor_version}
+    hass_storage[KEY]["data"] = data
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    written = hass_storage[KEY]
+    assert (written["version"], written["minor_version"]) == (3, 1)
+    assert written["data"]["journal_seq"] == 0
+    machine = mock_config_entry.runtime_data
+    assert (machine.state.total_shots, machine.state.shots_since_backflush) == (13, 2)
+    assert [record.note for record in machine.state.history] == ["Cafiza"]
+
+    # A shot, then a crash: the next start reads it.
+    await machine.async_record_shots()
+    crashed = (hass_storage[KEY], journal_path(hass, ENTRY_ID).read_bytes())
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    hass_storage[KEY] = crashed[0]
+    journal_path(hass, ENTRY_ID).write_bytes(crashed[1])
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.runtime_data.state.total_shots == 14
+
+
+async def test_a_3_1_file_is_refused_by_the_previous_release(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    time_zone: str,
+    tmp_path: Path,
+) -> None:
+    """Going back a release fails loudly, and leaves the file and journal alone.
+
+    The previous release wrote 2.3 and refused a newer major version in its
+    migration, as this one does; it is played by this release's store with its
+    version numbers.
+    """
+    mock_config_entry.add_to_hass(hass)
+    path = tmp_path / ".storage" / KEY
+    with pytest.MonkeyPatch.context() as patches:
+        patches.setattr(storage.Store, "_async_load", REAL_LOAD)
+        patches.setattr(storage.Store, "_async_write_data", REAL_WRITE)
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        machine = mock_config_entry.runtime_data
+        await machine.async_record_maintenance(Kind.BACKFLUSH, note="Cafiza")
+        await machine.async_record_shots(4)
+        # Killed: the shots are in the journal only.
+        content = path.read_bytes()
+        journal = journal_path(hass, ENTRY_ID).read_bytes()
+        assert journal
+        assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+        path.write_bytes(content)
+        journal_path(hass, ENTRY_ID).write_bytes(journal)
+
+        with pytest.MonkeyPatch.context() as previous:
+            previous.setattr(store_module, "STORAGE_VERSION", 2)
+            previous.setattr(store_module, "STORAGE_MINOR_VERSION", 3)
+            assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+            assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+            issue = ir.async_get(hass).async_get_issue(DOMAIN, f"storage_{ENTRY_ID}")
+            assert issue is not None
+            assert issue.translation_key == "storage_newer_version"
+            assert mock_config_entry.reason is not None
+            assert path.read_bytes() == content
+            assert journal_path(hass, ENTRY_ID).read_bytes() == journal
+            # Every later start is refused the same way, never started over.
+            assert not await hass.config_entries.async_reload(
+                mock_config_entry.entry_id
+            )
+            assert path.read_bytes() == content
+
+        # Back on this release, nothing is missing.
+        assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        state = mock_config_entry.runtime_data.state
+        assert (state.total_shots, state.shots_since_backflush) == (12, 4)
+        assert [record.note for record in state.history] == ["Cafiza"]

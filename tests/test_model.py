@@ -8,7 +8,7 @@ from fractions import Fraction
 import math
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 import pytest
 
 from custom_components.espresso_maintenance import model
@@ -475,6 +475,57 @@ def test_record_shots_needs_a_shot(count: int) -> None:
     """Counting fewer than one shot is refused."""
     with pytest.raises(ValueError, match="at least 1"):
         record_shots(MachineState(), count)
+
+
+@given(
+    shots=st.integers(min_value=0, max_value=20),
+    water_ml=st.integers(min_value=0, max_value=5000),
+    day=st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)),
+    source=st.none() | st.floats(min_value=0, max_value=1e6),
+    meter=st.none() | st.floats(min_value=0, max_value=1e6),
+)
+@example(shots=10, water_ml=1000, day=date(2026, 1, 1), source=None, meter=0.0)
+def test_a_use_adds_what_it_holds(
+    shots: int, water_ml: int, day: date, source: float | None, meter: float | None
+) -> None:
+    """A use (a journal line) adds its shots and water and sets the readings it holds."""
+    state = record_shots(
+        MachineState(source_baseline=3.0, water_baseline=9.0),
+        4,
+        day=date(2026, 1, 1),
+        water_per_shot_ml=100,
+    )
+    use = model.Use(
+        shots=shots,
+        water_ml=water_ml,
+        day=day if water_ml else None,
+        source_baseline=source,
+        water_baseline=meter,
+    )
+    after = model.apply_use(state, use)
+    assert after.total_shots == state.total_shots + shots
+    assert after.shots_since_backflush == state.shots_since_backflush + shots
+    assert sum(ml for _, ml in after.water_log) == 400 + water_ml
+    assert after.source_baseline == (3.0 if source is None else source)
+    assert after.water_baseline == (9.0 if meter is None else meter)
+    if not (shots or water_ml or source is not None or meter is not None):
+        assert after is state
+    if shots and water_ml == shots * 100 and source is None and meter is None:
+        assert after == record_shots(state, shots, day=day, water_per_shot_ml=100)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        model.Use(shots=-1),
+        model.Use(water_ml=-5, day=date(2026, 1, 1)),
+        model.Use(shots=1, water_ml=100),
+    ],
+)
+def test_a_use_never_takes_away_and_has_a_day(use: model.Use) -> None:
+    """A use that would take shots or water away, or water on no day, is refused."""
+    with pytest.raises(ValueError, match=r"never takes|on a day"):
+        model.apply_use(MachineState(), use)
 
 
 @pytest.mark.parametrize("shots", [0, 1, 7, 500])

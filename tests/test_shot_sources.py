@@ -31,8 +31,8 @@ from custom_components.espresso_maintenance.const import (
 )
 from custom_components.espresso_maintenance.detectors import SourceKind
 from custom_components.espresso_maintenance.shot_sources import source_problem
-from custom_components.espresso_maintenance.store import storage_key
 
+from .common import on_disk
 from .conftest import ENTRY_ID, NOW
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -276,7 +276,7 @@ async def test_counter(
     ]  # fmt: skip
     await replay(hass, freezer, "sensor.total_coffees", trace)
     assert shots(hass) == 6
-    assert hass_storage[storage_key(ENTRY_ID)]["data"]["source_baseline"] == 2
+    assert on_disk(hass, hass_storage, ENTRY_ID)["source_baseline"] == 2
 
 
 async def test_counter_jump_is_not_counted(

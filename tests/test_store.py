@@ -289,25 +289,31 @@ ADDED_IN_2_3 = {
     "backflush_source_reading": None,
     "descale_source_reading": None,
 }
+# The number of the journal's last line the file holds: none yet.
+ADDED_IN_3_1 = {"journal_seq": 0}
 
 
 async def test_migration_of_other_versions(hass: HomeAssistant) -> None:
     """Older versions are migrated, a newer minor one reads as is, a newer major one is refused."""
     store = MachineStore(hass, "entry")
     data = {"total_shots": 1, "history": [], "undo": []}
+    added = {**NO_WATER, **ADDED_IN_2_3, **ADDED_IN_3_1}
     assert await store._async_migrate_func(1, 1, data) == {
         **data,
         "source_baseline": None,
-        **NO_WATER,
-        **ADDED_IN_2_3,
+        **added,
     }
-    added = {**NO_WATER, **ADDED_IN_2_3}
     assert await store._async_migrate_func(1, 2, data) == {**data, **added}
     assert await store._async_migrate_func(2, 1, data) == {**data, **added}
-    assert await store._async_migrate_func(2, 2, data) == {**data, **ADDED_IN_2_3}
-    assert await store._async_migrate_func(2, 4, data) is data
+    assert await store._async_migrate_func(2, 2, data) == {
+        **data,
+        **ADDED_IN_2_3,
+        **ADDED_IN_3_1,
+    }
+    assert await store._async_migrate_func(2, 3, data) == {**data, **ADDED_IN_3_1}
+    assert await store._async_migrate_func(3, 2, data) is data
     with pytest.raises(StorageError) as err:
-        await store._async_migrate_func(3, 1, data)
+        await store._async_migrate_func(4, 1, data)
     assert err.value.translation_key == "storage_newer_version"
 
 

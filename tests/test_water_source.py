@@ -17,12 +17,12 @@ from custom_components.espresso_maintenance.const import (
     CONF_WATER_SOURCE,
     DOMAIN,
 )
-from custom_components.espresso_maintenance.store import storage_key
 from custom_components.espresso_maintenance.water_source import (
     milliliters,
     water_source_problem,
 )
 
+from .common import on_disk
 from .conftest import ENTRY_ID, NOW
 
 pytestmark = pytest.mark.freeze_time(NOW)
@@ -94,7 +94,7 @@ async def test_a_morning_of_coffee(
     ]  # fmt: skip
     await replay(hass, freezer, trace)
     assert water(metered) == {TODAY: 400}
-    data = hass_storage[storage_key(ENTRY_ID)]["data"]
+    data = on_disk(hass, hass_storage, ENTRY_ID)
     assert data["water_baseline"] == pytest.approx(120_900.0)
     assert data["water_log"] == ["2026-11" + " 0" * 27 + " 400"]
     # Shots pulled now add no water of their own: the meter has it.
@@ -186,11 +186,12 @@ async def test_water_moves_the_descale(
     """Heavy metered use brings the descale forward, through the scale load sensor."""
     before = hass.states.get("sensor.gaggia_scale_load")
     assert before is not None
-    # 49 days since the descale at 2 shots a day, typical until counting began.
-    assert before.state == "81.7"
+    # 49 days since the descale at 2 shots a day, typical until counting began:
+    # 81.7 %, shown to the whole percent.
+    assert before.state == "82"
     assert before.attributes["unit_of_measurement"] == "%"
     await replay(hass, freezer, [(10, "124.5", LITERS)])  # 4 L: 20 typical days
-    assert hass.states.get("sensor.gaggia_scale_load").state == "113.3"
+    assert hass.states.get("sensor.gaggia_scale_load").state == "113"
     assert hass.states.get("binary_sensor.gaggia_descale_due").state == "on"
     status = metered.runtime_data.status_as_dict()
     assert status["descale_driver"] == "use"

@@ -122,8 +122,10 @@ async def _async_update_listener(
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> bool:
-    """Unload a machine."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload a machine; its journal is folded into its file first."""
+    if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        await entry.runtime_data.async_stop()
+    return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EspressoConfigEntry) -> None:

@@ -55,36 +55,40 @@ def _summary(machine: Machine, texts: Texts, key: str) -> str:
     return texts.text("calendar_summary", name=machine.name, summary=texts.text(key))
 
 
-def upcoming_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
-    """Return the next backflush and the next descale, when they can be told."""
+def upcoming_days(machine: Machine) -> list[tuple[date, date, Kind]]:
+    """Return the next backflush and descale, as all-day spans, soonest first."""
     tz = dt_util.get_default_time_zone()
     today = local_date(dt_util.utcnow(), tz)
-    events: list[CalendarEvent] = []
+    days: list[tuple[date, date, Kind]] = []
     if (backflush := machine.predicted_backflush()) is not None:
-        start, end = _all_day(backflush, today)
-        events.append(
-            CalendarEvent(
-                start=start,
-                end=end,
-                summary=_summary(machine, texts, "calendar_backflush_due"),
-                description=texts.text(
-                    "calendar_predicted", rate=f"{machine.shot_rate():.1f}"
-                ),
-                uid=f"{machine.entry.entry_id}_next_backflush",
-            )
-        )
+        days.append((*_all_day(backflush, today), Kind.BACKFLUSH))
     if (descale := machine.status.next_descale) is not None:
-        start, end = _all_day(local_date(descale, tz), today)
-        events.append(
-            CalendarEvent(
-                start=start,
-                end=end,
-                summary=_summary(machine, texts, "calendar_descale_due"),
-                description=descale_description(machine, texts),
-                uid=f"{machine.entry.entry_id}_next_descale",
-            )
+        days.append((*_all_day(local_date(descale, tz), today), Kind.DESCALE))
+    return sorted(days, key=lambda span: span[0])
+
+
+def upcoming_event(
+    machine: Machine, texts: Texts, start: date, end: date, kind: Kind
+) -> CalendarEvent:
+    """Return the event of an upcoming maintenance, with what its date rests on."""
+    if kind is Kind.BACKFLUSH:
+        description = texts.text(
+            "calendar_predicted", rate=f"{machine.shot_rate():.1f}"
         )
-    return sorted(events, key=lambda event: event.start)
+    else:
+        description = descale_description(machine, texts)
+    return CalendarEvent(
+        start=start,
+        end=end,
+        summary=_summary(machine, texts, f"calendar_{kind}_due"),
+        description=description,
+        uid=f"{machine.entry.entry_id}_next_{kind}",
+    )
+
+
+def upcoming_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
+    """Return the next backflush and the next descale, when they can be told."""
+    return [upcoming_event(machine, texts, *span) for span in upcoming_days(machine)]
 
 
 def past_events(machine: Machine, texts: Texts) -> list[CalendarEvent]:
@@ -158,23 +162,56 @@ def _end(event: CalendarEvent) -> datetime:
 
 
 class EspressoCalendar(EspressoEntity, CalendarEntity):
-    """Past and upcoming maintenance of a machine."""
+    """Past and upcoming maintenance of a machine.
+
+    Its state is the next upcoming maintenance: the state is written when that
+    event's days or kind change, not when only its description does (the rate
+    of shots it is predicted at moves with every shot). The event is built
+    when it changes; the calendar itself always shows the current descriptions.
+    """
+
+    # The next event's days and kind for a state, status and day (Home
+    # Assistant asks for the event several times per write).
+    _next: tuple[object, object, date, tuple[date, date, Kind] | None] | None = None
+    _shown: tuple[Hashable, CalendarEvent | None] = (None, None)
+
+    def _next_days(self) -> tuple[date, date, Kind] | None:
+        machine = self.machine
+        today = local_date(dt_util.utcnow(), dt_util.get_default_time_zone())
+        cached = self._next
+        if (
+            cached is None
+            or cached[0] is not machine.state
+            or cached[1] is not machine.status
+            or cached[2] != today
+        ):
+            upcoming = upcoming_days(machine)
+            cached = self._next = (
+                machine.state,
+                machine.status,
+                today,
+                upcoming[0] if upcoming else None,
+            )
+        return cached[3]
 
     def state_key(self) -> Hashable:
-        """Return what the calendar shows as its state: the next event."""
-        event = self.event
-        return None if event is None else (event.start, event.end, event.summary)
+        """Return what the calendar shows as its state: the next event's days and kind."""
+        days = self._next_days()
+        return None if days is None else (*days, self.hass.config.language)
 
     @property
     def event(self) -> CalendarEvent | None:
         """Return the current or next upcoming maintenance."""
-        now = dt_util.now()
-        upcoming = [
-            event
-            for event in upcoming_events(self.machine, Texts(self.hass))
-            if _end(event) > now
-        ]
-        return upcoming[0] if upcoming else None
+        key = self.state_key()
+        if key != self._shown[0]:
+            days = self._next_days()
+            self._shown = (
+                key,
+                None
+                if days is None
+                else upcoming_event(self.machine, Texts(self.hass), *days),
+            )
+        return self._shown[1]
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime

@@ -147,7 +147,7 @@ EVENT_ICONS: Final = {
     EVENT_RECORD_UNDONE: "mdi:undo",
 }
 
-STORAGE_VERSION: Final = 2
+STORAGE_VERSION: Final = 3
 # 2.2 added the water log and scale bases for descaling from use; 2.3 the
 # sources of detected records and the last readings of timestamp sources.
-STORAGE_MINOR_VERSION: Final = 3
+STORAGE_MINOR_VERSION: Final = 1

@@ -42,6 +42,17 @@ class EspressoEntity(Entity):
         )
 
     @callback
+    def async_write_ha_state(self) -> None:
+        """Write the state, and note what it shows.
+
+        Home Assistant writes some states itself (a calendar's at the start and
+        end of its event, which at midnight is the machine's rollover too): the
+        machine's change then finds its state shown already, and writes nothing.
+        """
+        self._written = self.state_key()
+        super().async_write_ha_state()
+
+    @callback
     def _async_machine_updated(self) -> None:
         # Only entities whose shown state changed write it.
         if (key := self.state_key()) != self._written:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_NAME, EVENT_CORE_CONFIG_UPDATE
+from homeassistant.const import (
+    CONF_NAME,
+    EVENT_CORE_CONFIG_UPDATE,
+    EVENT_HOMEASSISTANT_STOP,
+)
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -49,7 +52,7 @@ from .const import (
 )
 from .detectors import CounterReading, TimestampReading, read_counter, read_timestamp
 from .hardness import hardness_mg_l
-from .model import Kind, MachineState, Settings, Status
+from .model import Kind, MachineState, Settings, Status, Use
 from .store import MachineStore, StorageError
 
 type EspressoConfigEntry = ConfigEntry[Machine]
@@ -319,12 +322,47 @@ class Machine:
         self.entry.async_on_unload(
             self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_on_config)
         )
+        self.entry.async_on_unload(
+            self.hass.bus.async_listen_once(
+                EVENT_HOMEASSISTANT_STOP, self._async_on_stop
+            )
+        )
         self.entry.async_on_unload(self._async_cancel_timer)
         await self._async_commit(
             model.apply_scale_settings(self.state, self.settings, today()),
             [],
             force_save=False,
         )
+
+    async def async_stop(self) -> None:
+        """Fold the journal into the file and close it (the machine is unloaded)."""
+        async with self._lock:
+            await self._async_compact()
+            self._store.async_close()
+
+    async def _async_compact(self) -> None:
+        """Write the whole state if the journal holds anything (under the lock).
+
+        After a failed append the journal may hold the refused line, whole:
+        the file's journal_seq must pass it, or the next start would count it.
+        """
+        if self._store.journal_lines or not self._store.can_append:
+            try:
+                await self._store.async_save_state(self.state)
+            except StorageError as err:
+                # The journal still holds every use; it is folded in later.
+                LOGGER.warning("Could not compact %s: %s", self.name, err.detail)
+
+    @callback
+    def _async_on_stop(self, _event: Event[Any]) -> None:
+        # Home Assistant waits for this task before it stops.
+        self.entry.async_create_task(
+            self.hass, self._async_locked_compact(), f"{DOMAIN} compact"
+        )
+
+    async def _async_locked_compact(self) -> None:
+        async with self._lock:
+            await self._async_compact()
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -338,18 +376,23 @@ class Machine:
         self._event_listeners.append(listener)
         return lambda: self._event_listeners.remove(listener)
 
-    def _record_shots(self, state: MachineState, count: int) -> MachineState:
-        return model.record_shots(
-            state,
-            count,
+    def _shots(self, count: int, **readings: float) -> Use:
+        """Return the use of shots pulled today, with their water."""
+        return Use(
+            shots=count,
+            water_ml=count * self.settings.shot_water_ml,
             day=today(),
-            water_per_shot_ml=self.settings.shot_water_ml,
+            **readings,
         )
+
+    async def _async_use(self, use: Use) -> None:
+        """Count a use (under the lock): to the journal, unless more changes."""
+        await self._async_commit(model.apply_use(self.state, use), [], use=use)
 
     async def async_record_shots(self, count: int = 1) -> None:
         """Count shots pulled, and their water unless a water source meters it."""
         async with self._lock:
-            await self._async_commit(self._record_shots(self.state, count), [])
+            await self._async_use(self._shots(count))
 
     async def async_apply_counter_reading(self, value: float) -> CounterReading:
         """Count the shots a shot-counter source shows since its last reading.
@@ -360,10 +403,9 @@ class Machine:
         async with self._lock:
             reading = read_counter(self.state.source_baseline, value)
             if reading.baseline != self.state.source_baseline:
-                new_state = replace(self.state, source_baseline=reading.baseline)
-                if reading.shots:
-                    new_state = self._record_shots(new_state, reading.shots)
-                await self._async_commit(new_state, [])
+                await self._async_use(
+                    self._shots(reading.shots, source_baseline=reading.baseline)
+                )
             return reading
 
     async def async_apply_water_reading(self, value_ml: float) -> CounterReading:
@@ -378,9 +420,13 @@ class Machine:
                 self.state.water_baseline, value_ml, max_jump=MAX_WATER_JUMP_ML
             )
             if reading.baseline != self.state.water_baseline:
-                new_state = replace(self.state, water_baseline=reading.baseline)
-                new_state = model.record_water(new_state, today(), reading.shots)
-                await self._async_commit(new_state, [])
+                await self._async_use(
+                    Use(
+                        water_ml=reading.shots,
+                        day=today(),
+                        water_baseline=reading.baseline,
+                    )
+                )
             return reading
 
     async def async_set_shots_since_backflush(self, shots: int) -> None:
@@ -490,28 +536,38 @@ class Machine:
         events: list[tuple[str, dict[str, Any]]],
         *,
         force_save: bool = True,
+        use: Use | None = None,
+        compact: bool = False,
     ) -> None:
         """Make a new state current: due edges, disk, entities, events, timer.
 
         The state only becomes current once it is on disk, so a failed write
-        changes nothing and is reported.
+        changes nothing and is reported. A use that changes nothing else (no
+        due edge) is appended to the journal; any other change writes the whole
+        file, which also empties the journal, as does `compact`.
         """
         status = self._evaluate(new_state)
-        new_state, newly_due = model.note_due_edges(new_state, status)
+        noted, newly_due = model.note_due_edges(new_state, status)
         events = events + [
             (DUE_EVENT[kind], self._due_event(kind, status)) for kind in newly_due
         ]
-        if force_save or new_state != self.state:
-            try:
-                await self._store.async_save_state(new_state)
-            except StorageError as err:
-                LOGGER.error("Could not save %s: %s", self.name, err.detail)
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key=err.translation_key,
-                    translation_placeholders={"name": self.name, "error": err.detail},
-                ) from err
-        self.state = new_state
+        try:
+            if use is not None and noted is new_state and self._store.can_append:
+                await self._store.async_append(use)
+            elif (
+                force_save
+                or noted != self.state
+                or (compact and self._store.journal_lines)
+            ):
+                await self._store.async_save_state(noted)
+        except StorageError as err:
+            LOGGER.error("Could not save %s: %s", self.name, err.detail)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=err.translation_key,
+                translation_placeholders={"name": self.name, "error": err.detail},
+            ) from err
+        self.state = noted
         self.status = status
         self._async_schedule(status.next_change)
         for update in list(self._listeners):
@@ -524,10 +580,13 @@ class Machine:
             for listener in list(self._event_listeners):
                 listener(event_type, data)
 
-    async def async_refresh(self) -> None:
-        """Re-evaluate at the current time (day rollover, time zone change)."""
+    async def async_refresh(self, *, compact: bool = False) -> None:
+        """Re-evaluate at the current time (day rollover, time zone change).
+
+        At the day's rollover the journal is folded into the file too.
+        """
         async with self._lock:
-            await self._async_commit(self.state, [], force_save=False)
+            await self._async_commit(self.state, [], force_save=False, compact=compact)
 
     @callback
     def _async_schedule(self, when: datetime | None) -> None:
@@ -550,13 +609,15 @@ class Machine:
     @callback
     def _async_on_timer(self, _now: datetime) -> None:
         self._unsub_timer = None
-        self.entry.async_create_background_task(
-            self.hass, self.async_refresh(), f"{DOMAIN} rollover {self.entry.entry_id}"
+        self.entry.async_create_task(
+            self.hass,
+            self.async_refresh(compact=True),
+            f"{DOMAIN} rollover {self.entry.entry_id}",
         )
 
     @callback
     def _async_on_config(self, _event: Event[Any]) -> None:
         # The time zone may have changed, which moves local midnight.
-        self.entry.async_create_background_task(
+        self.entry.async_create_task(
             self.hass, self.async_refresh(), f"{DOMAIN} config {self.entry.entry_id}"
         )

@@ -234,7 +234,7 @@ class TimestampSource(MaintenanceSource):
     def _async_feed(self, state: State | None) -> None:
         if (value := _timestamp(state)) is None:
             return
-        self.machine.entry.async_create_background_task(
+        self.machine.entry.async_create_task(
             self.hass, self._async_read(value), f"{DOMAIN} maintenance time"
         )
 
@@ -292,7 +292,7 @@ class ProgramSource(MaintenanceSource):
             self.entity_id,
             ended,
         )
-        self.machine.entry.async_create_background_task(
+        self.machine.entry.async_create_task(
             self.hass,
             self.machine.async_record_maintenance(
                 self.config.maintenance, ended, source=self.entity_id

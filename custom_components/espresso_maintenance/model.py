@@ -11,12 +11,13 @@ what keeps them right across daylight saving changes.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from itertools import pairwise
 import math
+from typing import Any
 
 
 class MachineType(StrEnum):
@@ -366,6 +367,43 @@ def _with_kind(
     return replace(state, last_descale=last, descale_due_notified=notified)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Use:
+    """What a shot or a meter reading adds: shots, water, and the sources' new readings.
+
+    The machine applies a use with `apply_use` and keeps it on disk as it is (one
+    line of the journal); after a restart the same line is applied the same way,
+    so a use counts by one rule whether it was just recorded or read back.
+    """
+
+    shots: int = 0
+    # Water counted on `day`, the local day of the use (mL).
+    water_ml: int = 0
+    day: date | None = None
+    # The new readings of a shot counter and a water meter; None leaves them.
+    source_baseline: float | None = None
+    water_baseline: float | None = None
+
+
+def apply_use(state: MachineState, use: Use) -> MachineState:
+    """Count a use: its shots, its water on its day, the sources' new readings."""
+    if use.shots < 0 or use.water_ml < 0:
+        raise ValueError("a use never takes shots or water away")
+    changes: dict[str, Any] = {}
+    if use.shots:
+        changes["shots_since_backflush"] = state.shots_since_backflush + use.shots
+        changes["total_shots"] = state.total_shots + use.shots
+    if use.source_baseline is not None:
+        changes["source_baseline"] = use.source_baseline
+    if use.water_baseline is not None:
+        changes["water_baseline"] = use.water_baseline
+    if use.water_ml:
+        if use.day is None:
+            raise ValueError("water is counted on a day")
+        changes.update(_water_changes(state, use.day, use.water_ml))
+    return replace(state, **changes) if changes else state
+
+
 def record_shots(
     state: MachineState,
     count: int,
@@ -382,26 +420,19 @@ def record_shots(
         raise ValueError("count must be at least 1")
     if water_per_shot_ml < 0:
         raise ValueError("water must not be negative")
-    new_state = replace(
-        state,
-        shots_since_backflush=state.shots_since_backflush + count,
-        total_shots=state.total_shots + count,
-    )
-    if day is None:
-        return new_state
-    return _add_water(new_state, day, count * water_per_shot_ml)
+    water_ml = 0 if day is None else count * water_per_shot_ml
+    return apply_use(state, Use(shots=count, water_ml=water_ml, day=day))
 
 
 def record_water(state: MachineState, day: date, water_ml: int) -> MachineState:
     """Count water a water volume source has metered, on a local day."""
     if water_ml < 0:
         raise ValueError("water must not be negative")
-    return _add_water(state, day, water_ml)
+    return apply_use(state, Use(water_ml=water_ml, day=day))
 
 
-def _add_water(state: MachineState, day: date, water_ml: int) -> MachineState:
-    if water_ml == 0:
-        return state
+def _water_changes(state: MachineState, day: date, water_ml: int) -> dict[str, Any]:
+    """Return the fields that change when water is counted on a local day."""
     log = state.water_log
     if log and log[-1][0] == day:
         log = (*log[:-1], (day, log[-1][1] + water_ml))
@@ -418,12 +449,11 @@ def _add_water(state: MachineState, day: date, water_ml: int) -> MachineState:
     counting_since = (
         day if state.counting_since is None else min(state.counting_since, day)
     )
-    return replace(
-        state,
-        water_log=log,
-        counting_since=counting_since,
-        scale_bases=_prune_bases(state.scale_bases, first_kept),
-    )
+    return {
+        "water_log": log,
+        "counting_since": counting_since,
+        "scale_bases": _prune_bases(state.scale_bases, first_kept),
+    }
 
 
 def _prune_bases(
@@ -679,31 +709,29 @@ def _basis_at(bases: tuple[ScaleBasis, ...], day: date) -> ScaleBasis:
     return bases[max(0, index - 1)]
 
 
-def _estimated_days(bases: tuple[ScaleBasis, ...], first: date, last: date) -> float:
-    """Return the load of days of typical use from `first` to `last`, inclusive."""
-    load = 0.0
+def _segments(
+    bases: tuple[ScaleBasis, ...], first: date, last: date
+) -> Iterator[tuple[date, int, ScaleBasis]]:
+    """Split `first` to `last` (inclusive) by the basis each day has.
+
+    Yields each part's first day, its number of days and its basis; a day
+    before the first basis has the first basis, as in _basis_at.
+    """
     for index, basis in enumerate(bases):
         start = first if index == 0 else max(first, basis.since)
         end = last
         if index + 1 < len(bases):
             end = min(last, bases[index + 1].since - timedelta(days=1))
         if end >= start:
-            load += ((end - start).days + 1) * basis.days_per_typical_day
-    return load
+            yield start, (end - start).days + 1, basis
 
 
-def _day_load(
-    bases: tuple[ScaleBasis, ...],
-    state: MachineState,
-    water: dict[date, int],
-    start: date,
-    day: date,
-) -> float:
-    """Return one day's load; the day of the descale counts its water only."""
-    basis = _basis_at(bases, day)
-    if state.counting_since is not None and day >= state.counting_since:
-        return water.get(day, 0) * basis.days_per_ml
-    return 0.0 if day == start else basis.days_per_typical_day
+def _estimated_days(bases: tuple[ScaleBasis, ...], first: date, last: date) -> float:
+    """Return the load of days of typical use from `first` to `last`, inclusive."""
+    return sum(
+        days * basis.days_per_typical_day
+        for _start, days, basis in _segments(bases, first, last)
+    )
 
 
 def scale_load_days(
@@ -762,16 +790,33 @@ def recent_water_rate(
 def _fill_day(
     settings: Settings, state: MachineState, start: date, last: date
 ) -> date | None:
-    """Return the first day the load reached the interval, up to `last`."""
+    """Return the first day the load reached the interval, up to `last`.
+
+    Only a day that adds load can be that day: an estimated day before counting
+    began (the descale's own day adds none) or a day with water since. They are
+    added in date order, as scale_load_days adds them, so the sums agree.
+    """
     bases = _bases(settings, state)
-    water = dict(state.water_log)
+    interval = settings.descale_interval_days
+    counting = state.counting_since
     load = 0.0
-    day = start
-    while day <= last:
-        load += _day_load(bases, state, water, start, day)
-        if _load_reached(load, settings.descale_interval_days):
-            return day
-        day += timedelta(days=1)
+    estimated_end = last
+    if counting is not None:
+        estimated_end = min(last, counting - timedelta(days=1))
+    for first, days, basis in _segments(
+        bases, start + timedelta(days=1), estimated_end
+    ):
+        for offset in range(days):
+            load += basis.days_per_typical_day
+            if _load_reached(load, interval):
+                return first + timedelta(days=offset)
+    if counting is not None:
+        for day, water_ml in _water_between(
+            state.water_log, max(start, counting), last
+        ):
+            load += water_ml * _basis_at(bases, day).days_per_ml
+            if _load_reached(load, interval):
+                return day
     return None
 
 

@@ -74,7 +74,7 @@ def async_create_storage_issue(
         severity=ir.IssueSeverity.ERROR,
         translation_key=reason,
         translation_placeholders={"name": entry.title, "error": detail},
-        data={"entry_id": entry.entry_id},
+        data={"entry_id": entry.entry_id, "reason": reason},
     )
 
 
@@ -257,6 +257,40 @@ class StartOverRepairFlow(RepairsFlow):
         return self.async_create_entry(data={})
 
 
+class JournalRepairFlow(RepairsFlow):
+    """Keep a machine's file and its journal up to the damage, setting it aside."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Remember the machine."""
+        self._entry_id = entry_id
+
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Start at the confirmation."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Ask, then fold the journal's good lines into the file and reload."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="machine_removed")
+        if user_input is None:
+            return self.async_show_form(
+                step_id="confirm",
+                data_schema=vol.Schema({}),
+                description_placeholders={"name": entry.title},
+            )
+        store = MachineStore(self.hass, entry.entry_id)
+        await store.async_load_state(created=True, up_to_damage=True)
+        store.async_close()
+        async_delete_storage_issue(self.hass, entry)
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_create_entry(data={})
+
+
 class NewSourceRepairFlow(RepairsFlow):
     """Pick a new source entity after the old one was deleted."""
 
@@ -347,4 +381,6 @@ async def async_create_fix_flow(
             Kind(data["maintenance"]),
             MaintenanceSourceKind(data["kind"]),
         )
+    if data.get("reason") == "storage_journal_damaged":
+        return JournalRepairFlow(entry_id)
     return StartOverRepairFlow(entry_id)

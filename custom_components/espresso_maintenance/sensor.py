@@ -18,7 +18,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .entity import EspressoEntity, async_remove_stale_entities
-from .machine import EspressoConfigEntry, Machine, scale_percent
+from .machine import EspressoConfigEntry, Machine
 from .model import DueStatus, Settings, Status
 
 PARALLEL_UPDATES = 0
@@ -113,8 +113,10 @@ SENSORS: tuple[EspressoSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
+        # Whole percent, as shown: the state changes every few shots, not
+        # every shot (get_status and the events give it to a tenth).
         value_fn=lambda status: (
-            None if status.scale is None else scale_percent(status.scale)
+            None if status.scale is None else round(status.scale.load * 100)
         ),
         exists_fn=_descale,
     ),

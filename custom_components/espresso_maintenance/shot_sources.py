@@ -359,7 +359,7 @@ class ShotSource(EntitySource):
         at = state.last_changed if state is not None else dt_util.utcnow()
         if self.config.kind is SourceKind.COUNTER:
             if (value := number(state)) is not None:
-                self.machine.entry.async_create_background_task(
+                self.machine.entry.async_create_task(
                     self.hass, self._async_count(value), f"{DOMAIN} counter reading"
                 )
             return
@@ -374,13 +374,13 @@ class ShotSource(EntitySource):
             pulse.result,
         )
         if pulse.result is PulseResult.SHOT:
-            self.machine.entry.async_create_background_task(
+            self.machine.entry.async_create_task(
                 self.hass, self.machine.async_record_shots(1), f"{DOMAIN} detected shot"
             )
         if self._pattern is not None and (done := self._pattern.update(pulse)):
             self.backflushes.append(done)
             LOGGER.debug("%s: backflush pattern ended at %s", self.machine.name, done)
-            self.machine.entry.async_create_background_task(
+            self.machine.entry.async_create_task(
                 self.hass,
                 self.machine.async_record_maintenance(
                     Kind.BACKFLUSH, done, source=self.entity_id

@@ -142,6 +142,9 @@ class EntitySource(ABC):
         self.machine = machine
         self.entity_id = entity_id
         self.issue = issue
+        # Whether the missing-source repair may be raised (from before a
+        # restart too), so a reading does not look it up every time.
+        self._issue_raised = True
 
     @abstractmethod
     def _async_feed(self, state: State | None) -> None:
@@ -175,9 +178,14 @@ class EntitySource(ABC):
     @callback
     def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
         new_state = event.data["new_state"]
-        if new_state is not None:
-            ir.async_delete_issue(self.hass, DOMAIN, self.issue.issue_id)
+        if new_state is not None and self._issue_raised:
+            self._async_delete_issue()
         self._async_feed(new_state)
+
+    @callback
+    def _async_delete_issue(self) -> None:
+        self._issue_raised = False
+        ir.async_delete_issue(self.hass, DOMAIN, self.issue.issue_id)
 
     @callback
     def _async_registry_updated(
@@ -200,10 +208,11 @@ class EntitySource(ABC):
             self._async_raise_missing()
         else:
             # A source chosen anew (in the options or the repair) is there.
-            ir.async_delete_issue(self.hass, DOMAIN, self.issue.issue_id)
+            self._async_delete_issue()
 
     @callback
     def _async_raise_missing(self) -> None:
+        self._issue_raised = True
         entry = self.machine.entry
         LOGGER.warning(
             "%s: the source %s is gone; nothing is recorded from it",

@@ -1,20 +1,37 @@
-"""Durable storage of one machine's counters, dates and history."""
+"""Durable storage of one machine's counters, dates and history.
+
+Two files in .storage: the Store file holds the whole state, written atomically;
+beside it the journal (journal.py) holds the shots and meter readings since, one
+line each, appended and synced before a shot is acknowledged. Loading applies the
+journal's lines to the file's state through the model. The journal is folded into
+the file (the whole file is written, then the journal emptied) when anything else
+changes, every night, at shutdown, when it grows long, and after a load. The file
+keeps the number of the last line it holds, so no line is applied twice.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, tzinfo
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.file import WriteError
 from homeassistant.util.json import SerializationError
 
-from .const import DOMAIN, STORAGE_MINOR_VERSION, STORAGE_VERSION
+from .const import DOMAIN, LOGGER, STORAGE_MINOR_VERSION, STORAGE_VERSION
+from .journal import (
+    MAX_JOURNAL_LINES,
+    JournalDamagedError,
+    JournalFile,
+    read_journal,
+    use_to_line,
+)
 from .model import (
     DEFAULT_WATER_PER_SHOT_ML,
     Kind,
@@ -22,8 +39,13 @@ from .model import (
     Record,
     ScaleBasis,
     UndoStep,
+    Use,
+    apply_use,
     rebuild_water_log,
 )
+
+# The first major version with a journal: an older file has none of its own.
+JOURNAL_VERSION = 3
 
 type StoredData = dict[str, Any]
 
@@ -449,6 +471,15 @@ class MachineStore(Store[StoredData]):
             [],
         )
         self._water_months: tuple[tuple[tuple[date, int], ...], list[str]] = ((), [])
+        self.journal = JournalFile(Path(f"{self.path}.journal"))
+        # The number of the last line written (or tried), and what the journal holds.
+        self._seq = 0
+        self.journal_lines = 0
+        self._journal_bytes = 0
+        # After a failed append the journal's end is unknown: nothing more is
+        # appended until a whole file write has emptied it.
+        self._dirty = False
+        self._migrated_from: int | None = None
 
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: StoredData
@@ -459,16 +490,28 @@ class MachineStore(Store[StoredData]):
         writes each record on one line instead of as a mapping. 2.2 adds the
         water log (rebuilt from the history's shots), the scale bases and the
         water source's baseline. 2.3 adds where detected records came from, and
-        the timestamp sources' last values. A newer minor version only adds
-        fields, so it reads as is. A newer major version is refused rather than
-        misread: going back to an older release of the integration must not lose
-        what the newer one recorded.
+        the timestamp sources' last values. 3.1 adds the journal beside the file,
+        and the number of its last line the file holds: a release that reads 2.x
+        files would read the file without the journal's shots, so it must refuse
+        it. A newer minor version only adds fields, so it reads as is. A newer
+        major version is refused rather than misread: going back to an older
+        release of the integration must not lose what the newer one recorded.
         """
         if old_major_version > STORAGE_VERSION:
             raise StorageVersionError(
                 "storage_newer_version",
                 f"version {old_major_version}.{old_minor_version}",
             )
+        self._migrated_from = old_major_version
+        if old_major_version >= JOURNAL_VERSION:
+            return old_data
+        # A journal beside a file from before journals is not this file's (left
+        # over from a newer release). It is kept aside now, before Store writes
+        # the migrated file with journal_seq 0: a crash in between must not
+        # leave a 3.x file beside it, which would take its lines in.
+        kept = await self.hass.async_add_executor_job(self.journal.set_aside, "unused")
+        if kept is not None:
+            LOGGER.warning("%s: an unused journal was kept as %s", self.key, kept)
         data = old_data
         if old_major_version == 1:
             if old_minor_version < 2:
@@ -479,7 +522,7 @@ class MachineStore(Store[StoredData]):
             data = migrate_water_from_version_2_1(data)
         if old_minor_version < 3:
             data = migrate_to_record_sources(data)
-        return data
+        return {**data, "journal_seq": 0}
 
     async def _async_write_data(self, *args: Any) -> None:
         """Raise write failures instead of only logging them.
@@ -492,16 +535,26 @@ class MachineStore(Store[StoredData]):
         except (SerializationError, WriteError) as err:
             raise StorageWriteError("storage_write_failed", str(err)) from err
 
-    async def async_load_state(self, *, created: bool) -> MachineState | None:
+    async def async_load_state(
+        self, *, created: bool, up_to_damage: bool = False
+    ) -> MachineState | None:
         """Load the state; None for a new machine, whose file was never created.
 
         Home Assistant renames a file it cannot parse to *.corrupt.<time> and
         loads nothing; that is told apart from a new machine by the file having
         existed before the load. A file that was created once and is gone now
-        is an error too: a known machine never starts from zero unasked.
+        is an error too: a known machine never starts from zero unasked. The
+        journal's lines are applied to the file's state, then folded into it.
+        A damaged journal is refused, unless the user chose (in the repair) to
+        keep what comes before the damage: then the journal is kept aside.
         """
         path = Path(self.path)
-        existed = await self.hass.async_add_executor_job(path.exists)
+        try:
+            existed, content = await self.hass.async_add_executor_job(
+                lambda: (path.exists(), self.journal.read())
+            )
+        except OSError as err:
+            raise StorageError("storage_unreadable", str(err)) from err
         try:
             data = await self.async_load()
         except StorageError:
@@ -521,13 +574,78 @@ class MachineStore(Store[StoredData]):
             if created:
                 raise StorageError("storage_missing", self.path)
             return None
-        return state_from_dict(data)
+        state = state_from_dict(data)
+        try:
+            self._seq = _int(data["journal_seq"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise StorageError(
+                "storage_invalid", f"{type(err).__name__}: {err}"
+            ) from err
+        return await self._async_replay(state, content, up_to_damage)
+
+    async def _async_replay(
+        self, state: MachineState, content: bytes, up_to_damage: bool
+    ) -> MachineState:
+        """Apply the journal's lines to the file's state, then fold them into it."""
+        if not content:
+            return state
+        if self._migrated_from is not None and self._migrated_from < JOURNAL_VERSION:
+            # Kept aside by the migration, unread: not this file's journal.
+            return state
+        try:
+            replay = read_journal(content, self._seq, up_to_damage=up_to_damage)
+        except JournalDamagedError as err:
+            raise StorageError("storage_journal_damaged", str(err)) from err
+        if replay.damage is not None:
+            kept = await self.hass.async_add_executor_job(
+                self.journal.set_aside, "damaged"
+            )
+            LOGGER.warning(
+                "%s: kept the journal up to its damage (%s); it is kept as %s",
+                self.key,
+                replay.damage,
+                kept,
+            )
+        if replay.ignored:
+            LOGGER.warning(
+                "%s: the journal's last line was cut short by a crash while it was "
+                "written; it was never confirmed, so it is left out: %r",
+                self.key,
+                replay.ignored[:120],
+            )
+        for use in replay.uses:
+            state = apply_use(state, use)
+        self._seq = max(self._seq, replay.last_seq)
+        self._journal_bytes = len(content)
+        await self.async_save_state(state)
+        return state
+
+    async def async_save(self, data: StoredData) -> None:
+        """Write the file now, also while Home Assistant stops.
+
+        Store defers writes asked for while Home Assistant stops to its final
+        write; a record is only acknowledged once it is on disk, and the journal
+        is only emptied once the file holds its lines.
+        """
+        if getattr(self, "_read_only", False):
+            raise StorageWriteError("storage_write_failed", "the file is read-only")
+        self._data = {
+            "version": self.version,
+            "minor_version": self.minor_version,
+            "key": self.key,
+            "data": data,
+        }
+        # Store's own writer (lock, cache, errors), which is not annotated.
+        write = cast("Callable[[], Awaitable[None]]", self._async_handle_write_data)
+        await write()
 
     async def async_save_state(self, state: MachineState) -> None:
-        """Write the state to disk now; returns once it is written.
+        """Write the whole state to the file now, then empty the journal.
 
         A shot changes only the counters, so the history and undo lists (up to
         500 records) are turned into JSON-ready lists again only when they change.
+        The file keeps the number of the journal's last line, so a crash before
+        the journal is emptied never applies its lines twice.
         """
         if state.history is not self._history[0]:
             self._history = (
@@ -536,14 +654,75 @@ class MachineStore(Store[StoredData]):
             )
         if state.undo is not self._undo[0]:
             self._undo = (state.undo, _undo_to_list(state.undo))
-        await self.async_save(
-            state_to_dict(
-                state,
-                self._history[1],
-                self._undo[1],
-                water_log=self._water_log_lines(state.water_log),
-            )
+        data = state_to_dict(
+            state,
+            self._history[1],
+            self._undo[1],
+            water_log=self._water_log_lines(state.water_log),
         )
+        data["journal_seq"] = self._seq
+        written = False
+        try:
+            await self.async_save(data)
+            written = True
+        finally:
+            if not written:
+                # Failed or cancelled: the file may hold this state or the last.
+                # The next change writes the whole file again, so disk and
+                # memory agree.
+                self._dirty = True
+        self.journal_lines = 0
+        if self._journal_bytes or self._dirty:
+            try:
+                await self.hass.async_add_executor_job(self.journal.truncate)
+            except OSError as err:
+                # The file holds every line, so the state is safe; appending
+                # waits until the journal could be emptied.
+                LOGGER.warning("%s: could not empty the journal: %s", self.key, err)
+                self._dirty = True
+            else:
+                self._journal_bytes = 0
+                self._dirty = False
+
+    @property
+    def can_append(self) -> bool:
+        """Tell whether the next use can go to the journal (else, to the file)."""
+        return not self._dirty and self.journal_lines < MAX_JOURNAL_LINES
+
+    async def async_append(self, use: Use) -> None:
+        """Add a use to the journal; returns once it is on disk.
+
+        A failed append may have left part of its line: its number is not used
+        again, and the next change writes the whole file, which empties the
+        journal before anything is appended to it again.
+        """
+        self._seq += 1
+        line = use_to_line(self._seq, use)
+        written = False
+        try:
+            await self.hass.async_add_executor_job(self.journal.append, line)
+            written = True
+        except OSError as err:
+            raise StorageWriteError("storage_write_failed", str(err)) from err
+        finally:
+            if not written:
+                # Failed or cancelled: the line may be there, whole or in part.
+                self._dirty = True
+        self.journal_lines += 1
+        self._journal_bytes += len(line)
+
+    @callback
+    def async_close(self) -> None:
+        """Close the journal (the machine is unloaded).
+
+        Closing waits for no disk: each line was synced when it was written.
+        """
+        self.journal.close()
+
+    async def async_remove(self) -> None:
+        """Delete the file and the journal of a removed machine."""
+        await super().async_remove()
+        await self.hass.async_add_executor_job(self.journal.remove)
 
     def _water_log_lines(self, log: tuple[tuple[date, int], ...]) -> list[str]:
         """Write the water log, reusing the lines of the months before the last.
@@ -561,10 +740,11 @@ class MachineStore(Store[StoredData]):
         return self._water_months[1] + _water_log_to_list(log[split:])
 
     async def async_set_aside(self) -> str | None:
-        """Rename an unusable file so a fresh start never overwrites it."""
+        """Rename an unusable file, and its journal, so a fresh start overwrites neither."""
         path = Path(self.path)
 
         def _rename() -> str | None:
+            self.journal.set_aside("invalid")
             if not path.exists():
                 return None
             target = path.with_name(f"{path.name}.invalid.{int(path.stat().st_mtime)}")

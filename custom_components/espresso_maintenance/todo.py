@@ -140,34 +140,38 @@ class EspressoTodoList(EspressoEntity, TodoListEntity):
 
     _attr_supported_features = TodoListEntityFeature.UPDATE_TODO_ITEM
 
-    _texts: tuple[str | None, ...] = ()
-
-    def _shown(self) -> tuple[Hashable, tuple[str | None, ...]]:
-        """Return what the state holds (the items and their due dates) and their texts."""
-        items = self.todo_items or []
-        return (
-            tuple((item.uid, item.due) for item in items),
-            tuple(item.description for item in items),
-        )
+    # The items last pushed to open to-do cards; None when unknown.
+    _pushed: tuple[Hashable, ...] | None = None
 
     def state_key(self) -> Hashable:
-        """Return what the state holds: the items and their due dates.
+        """Return what the state holds: how many items are due or due soon.
 
-        The items' descriptions (which hold the live counts) are not part of
-        the state: a change of them alone is pushed to the open to-do cards
-        without a state write.
+        The items themselves (their kinds, due dates and descriptions, which
+        hold the live counts) are not part of the state: a change of them alone
+        is pushed to the open to-do cards without a state write.
         """
-        return self._shown()[0]
+        status = self.machine.status
+        return sum(
+            status.due(kind) in (DueStatus.DUE, DueStatus.DUE_SOON) for kind in Kind
+        )
+
+    def _items(self) -> tuple[Hashable, ...]:
+        return tuple(
+            (item.uid, item.summary, item.due, item.description)
+            for item in self.todo_items or []
+        )
 
     @callback
     def _async_machine_updated(self) -> None:
-        key, texts = self._shown()
-        if key != self._written:
+        if (key := self.state_key()) != self._written:
             # The write pushes the items to the open cards too.
-            self._written, self._texts = key, texts
+            self._written, self._pushed = key, None
             self.async_write_ha_state()
-        elif texts != self._texts:
-            self._texts = texts
+        elif not self._update_listeners:
+            # No card is open: a card that opens gets the items then.
+            self._pushed = None
+        elif (items := self._items()) != self._pushed:
+            self._pushed = items
             self.async_update_listeners()
 
     @property

@@ -114,7 +114,7 @@ class WaterSource(EntitySource):
     @callback
     def _async_feed(self, state: State | None) -> None:
         if (value := milliliters(state)) is not None:
-            self.machine.entry.async_create_background_task(
+            self.machine.entry.async_create_task(
                 self.hass, self._async_count(value), f"{DOMAIN} water reading"
             )
 

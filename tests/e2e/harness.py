@@ -28,6 +28,12 @@ from typing import Any, Self
 import aiohttp
 
 from custom_components.espresso_maintenance.const import DOMAIN, EVENT_NAME
+from custom_components.espresso_maintenance.journal import read_journal
+from custom_components.espresso_maintenance.model import apply_use
+from custom_components.espresso_maintenance.store import (
+    state_from_dict,
+    state_to_dict,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -743,3 +749,16 @@ def read_storage(hass: HassProcess, machine: Machine) -> dict[str, Any]:
         hass.storage_path(machine.entry_id).read_text(encoding="utf-8")
     )
     return data
+
+
+def read_durable(hass: HassProcess, machine: Machine) -> dict[str, Any]:
+    """Return what is on disk for a machine: its file with the journal's newer uses."""
+    data = read_storage(hass, machine)["data"]
+    journal = hass.storage_path(machine.entry_id).with_name(
+        f"{DOMAIN}.{machine.entry_id}.journal"
+    )
+    content = journal.read_bytes() if journal.exists() else b""
+    state = state_from_dict(data)
+    for use in read_journal(content, data["journal_seq"]).uses:
+        state = apply_use(state, use)
+    return state_to_dict(state)
