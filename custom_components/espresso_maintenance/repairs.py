@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from homeassistant import data_entry_flow
@@ -220,12 +220,30 @@ class HardWaterRepairFlow(RepairsFlow):
         )
 
 
-class StartOverRepairFlow(RepairsFlow):
-    """Start a machine over with empty counters, keeping the unusable file aside."""
+async def _async_start_over(store: MachineStore, title: str) -> None:
+    """Set the unusable file aside and start from zero."""
+    kept = await store.async_set_aside()
+    LOGGER.warning("Starting %s over; the old file is kept as %s", title, kept)
+    await store.async_save_state(MachineState())
 
-    def __init__(self, entry_id: str) -> None:
-        """Remember the machine."""
+
+async def _async_keep_up_to_damage(store: MachineStore, title: str) -> None:
+    """Fold the journal's lines before the damage into the file, setting it aside."""
+    await store.async_load_state(created=True, up_to_damage=True)
+    store.async_close()
+
+
+class StorageRepairFlow(RepairsFlow):
+    """Confirm, then mend a machine's storage and reload the machine."""
+
+    def __init__(
+        self,
+        entry_id: str,
+        mend: Callable[[MachineStore, str], Coroutine[Any, Any, None]],
+    ) -> None:
+        """Remember the machine and how to mend its storage."""
         self._entry_id = entry_id
+        self._mend = mend
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
@@ -236,7 +254,7 @@ class StartOverRepairFlow(RepairsFlow):
     async def async_step_confirm(
         self, user_input: dict[str, str] | None = None
     ) -> data_entry_flow.FlowResult:
-        """Ask, then set the old file aside and start from zero."""
+        """Ask, then mend the storage, clear the issue and reload the machine."""
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None:
             return self.async_abort(reason="machine_removed")
@@ -246,46 +264,7 @@ class StartOverRepairFlow(RepairsFlow):
                 data_schema=vol.Schema({}),
                 description_placeholders={"name": entry.title},
             )
-        store = MachineStore(self.hass, entry.entry_id)
-        kept = await store.async_set_aside()
-        LOGGER.warning(
-            "Starting %s over; the old file is kept as %s", entry.title, kept
-        )
-        await store.async_save_state(MachineState())
-        async_delete_storage_issue(self.hass, entry)
-        self.hass.config_entries.async_schedule_reload(entry.entry_id)
-        return self.async_create_entry(data={})
-
-
-class JournalRepairFlow(RepairsFlow):
-    """Keep a machine's file and its journal up to the damage, setting it aside."""
-
-    def __init__(self, entry_id: str) -> None:
-        """Remember the machine."""
-        self._entry_id = entry_id
-
-    async def async_step_init(
-        self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
-        """Start at the confirmation."""
-        return await self.async_step_confirm()
-
-    async def async_step_confirm(
-        self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
-        """Ask, then fold the journal's good lines into the file and reload."""
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return self.async_abort(reason="machine_removed")
-        if user_input is None:
-            return self.async_show_form(
-                step_id="confirm",
-                data_schema=vol.Schema({}),
-                description_placeholders={"name": entry.title},
-            )
-        store = MachineStore(self.hass, entry.entry_id)
-        await store.async_load_state(created=True, up_to_damage=True)
-        store.async_close()
+        await self._mend(MachineStore(self.hass, entry.entry_id), entry.title)
         async_delete_storage_issue(self.hass, entry)
         self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return self.async_create_entry(data={})
@@ -382,5 +361,5 @@ async def async_create_fix_flow(
             MaintenanceSourceKind(data["kind"]),
         )
     if data.get("reason") == "storage_journal_damaged":
-        return JournalRepairFlow(entry_id)
-    return StartOverRepairFlow(entry_id)
+        return StorageRepairFlow(entry_id, _async_keep_up_to_damage)
+    return StorageRepairFlow(entry_id, _async_start_over)
