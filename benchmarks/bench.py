@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import ctypes
 from dataclasses import replace
 from datetime import UTC, date, datetime, time as dt_time, timedelta
+import functools
 import json
 import os
 from pathlib import Path
@@ -44,6 +45,7 @@ from tests.e2e.harness import (  # noqa: E402
     MAINTENANCE_STEP,
     Client,
     HassProcess,
+    async_start_onboarded,
 )
 
 INTERVAL_SHOTS = 14  # the harness's machine: a backflush every 14 shots
@@ -137,17 +139,16 @@ class Sides:
 
 async def start(config_dir: Path) -> tuple[HassProcess, Client]:
     """Start Home Assistant with the peer, onboard the owner."""
-    hass = HassProcess(config_dir, extra_config=PEER_CONFIG)
-    peer = config_dir / "custom_components" / "bench_peer"
-    peer.mkdir(parents=True, exist_ok=True)
-    (peer / "manifest.json").write_text(json.dumps(PEER_MANIFEST))
-    (peer / "__init__.py").write_text(PEER_CODE)
-    client = Client.create(hass)
-    hass.start()
-    await client.async_wait_started(onboarded=False)
-    await client.async_onboard()
-    await client.async_wait_started(onboarded=True)
-    return hass, client
+
+    def with_peer() -> HassProcess:
+        hass = HassProcess(config_dir, extra_config=PEER_CONFIG)
+        peer = config_dir / "custom_components" / "bench_peer"
+        peer.mkdir(parents=True, exist_ok=True)
+        (peer / "manifest.json").write_text(json.dumps(PEER_MANIFEST))
+        (peer / "__init__.py").write_text(PEER_CODE)
+        return hass
+
+    return await async_start_onboarded(with_peer)
 
 
 async def measure_shots(
@@ -314,9 +315,7 @@ async def floors(repetitions: int) -> dict[str, dict[str, float]]:
             )
             path = str(Path(work, "store"))
             results[f"atomic Store write, {name} ({len(data):,} B)"] = _time(
-                lambda data=data, path=path: write_utf8_file_atomic(
-                    path, data, mode="wb"
-                ),
+                functools.partial(write_utf8_file_atomic, path, data, mode="wb"),
                 repetitions // 4,
             )
         db = sqlite3.connect(Path(work, "db.sqlite"), isolation_level=None)

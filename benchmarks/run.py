@@ -84,8 +84,9 @@ def render(legs: dict[str, dict[str, Any]]) -> str:
 
     def ratio(name: str, key: str, against: str, minus: str | None = None) -> float:
         blocks = legs[name]["blocks"]
-        base = blocks[minus]["cpu_us"] if minus else 0.0
-        return (blocks[key]["cpu_us"] - base) / (blocks[against]["cpu_us"] - base)
+        base = float(blocks[minus]["cpu_us"]) if minus else 0.0
+        ours, theirs = float(blocks[key]["cpu_us"]), float(blocks[against]["cpu_us"])
+        return (ours - base) / (theirs - base)
 
     lines += [
         "| Ratio action / peer | "
