@@ -1,6 +1,6 @@
 """Run bench.py on both Home Assistant legs and write the results into BENCHMARKS.md.
 
-    .venv/bin/python benchmarks/run.py            # both legs, about 4 minutes
+    .venv/bin/python benchmarks/run.py            # both legs, a few minutes
     .venv/bin/python benchmarks/run.py --quick    # a smoke run
 
 The minimum leg runs with .venv, the newest with .venv-latest through
