@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # Imported now, not by the diagnostics view while freezegun patches datetime.
 import aiohasupervisor  # noqa: F401
 from homeassistant.core import HomeAssistant
@@ -43,6 +45,37 @@ async def test_diagnostics(
     )
     diagnostics["status"].pop("device_id")
     assert diagnostics == snapshot
+
+
+async def test_diagnostics_show_the_journal(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Shots wait in the journal until a record folds them into the file."""
+    target = {"entity_id": "sensor.gaggia_total_shots"}
+
+    async def storage() -> dict[str, Any]:
+        diagnostics = await get_diagnostics_for_config_entry(
+            hass, hass_client, init_integration
+        )
+        return dict(diagnostics["storage"])
+
+    before = await storage()
+    for _ in range(3):
+        await hass.services.async_call(DOMAIN, "record_shot", target, blocking=True)
+    assert await storage() == {
+        "version": "3.1",
+        "journal_lines": before["journal_lines"] + 3,
+        "last_journal_line": before["last_journal_line"] + 3,
+        "appending": True,
+    }
+    await hass.services.async_call(DOMAIN, "record_backflush", target, blocking=True)
+    after = await storage()
+    assert (after["journal_lines"], after["last_journal_line"]) == (
+        0,
+        before["last_journal_line"] + 3,
+    )
 
 
 async def test_diagnostics_without_a_known_descale(

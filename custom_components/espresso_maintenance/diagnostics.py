@@ -46,6 +46,7 @@ async def async_get_config_entry_diagnostics(
             for option in SOURCE_OPTIONS
         },
         "descale": _descale(machine),
+        "storage": machine.storage_diagnostics(),
         "state": {
             "backflush_due_notified": state.backflush_due_notified,
             "descale_due_notified": state.descale_due_notified,

@@ -213,6 +213,10 @@ class Machine:
         """Return the source shots are counted from besides the buttons, if any."""
         return self.sources.get(CONF_SHOT_SOURCE)
 
+    def storage_diagnostics(self) -> dict[str, Any]:
+        """Describe the machine's file and journal."""
+        return self._store.diagnostics()
+
     def status_as_dict(self) -> dict[str, Any]:
         """Describe the machine's status for actions, assistants and diagnostics."""
         status = self.status

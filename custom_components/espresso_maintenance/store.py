@@ -689,6 +689,15 @@ class MachineStore(Store[StoredData]):
         """Tell whether the next use can go to the journal (else, to the file)."""
         return not self._dirty and self.journal_lines < MAX_JOURNAL_LINES
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Describe the file and its journal, for diagnostics."""
+        return {
+            "version": f"{STORAGE_VERSION}.{STORAGE_MINOR_VERSION}",
+            "journal_lines": self.journal_lines,
+            "last_journal_line": self._seq,
+            "appending": self.can_append,
+        }
+
     async def async_append(self, use: Use) -> None:
         """Add a use to the journal; returns once it is on disk.
 
