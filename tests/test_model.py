@@ -1946,6 +1946,26 @@ def test_water_log_keeps_a_year_in_order() -> None:
     assert state.counting_since == TODAY - timedelta(days=1)
 
 
+def test_water_a_year_on_keeps_the_bases_since_the_descale() -> None:
+    """Old bases are dropped with old water, but never one the last descale's days use.
+
+    Hypothesis found a descale a year back whose estimated days changed weight
+    (and due day) when water was logged and the first basis was dropped.
+    """
+    first, recalibrated = basis(TODAY), basis(TODAY, calibration=132.0)
+    state = replace(
+        MachineState(),
+        last_descale=datetime.combine(TODAY - timedelta(days=2), time(), UTC),
+        counting_since=TODAY + timedelta(days=WATER_LOG_DAYS),
+        scale_bases=(first, recalibrated),
+    )
+    later = TODAY + timedelta(days=WATER_LOG_DAYS)
+    assert record_water(state, later, 1).scale_bases == (first, recalibrated)
+    # Once the descale is newer than the dropped days, the old basis goes.
+    newer = replace(state, last_descale=datetime.combine(later, time(), UTC))
+    assert record_water(newer, later, 1).scale_bases == (recalibrated,)
+
+
 def test_scale_settings_are_noted_from_their_day() -> None:
     """A hardness alone is a new basis; a new interval, use or water recalibrates."""
     settings = scale_settings()

@@ -452,14 +452,20 @@ def _water_changes(state: MachineState, day: date, water_ml: int) -> dict[str, A
     return {
         "water_log": log,
         "counting_since": counting_since,
-        "scale_bases": _prune_bases(state.scale_bases, first_kept),
+        "scale_bases": _prune_bases(state.scale_bases, first_kept, state.last_descale),
     }
 
 
 def _prune_bases(
-    bases: tuple[ScaleBasis, ...], first_kept: date
+    bases: tuple[ScaleBasis, ...], first_kept: date, last_descale: datetime | None
 ) -> tuple[ScaleBasis, ...]:
-    """Drop the bases no kept day uses (the first one also covers older days)."""
+    """Drop the bases no kept day uses (the first one also covers older days).
+
+    The days since the last descale keep theirs, logged or estimated: they make
+    its load (its local date is within a day of its UTC date).
+    """
+    if last_descale is not None:
+        first_kept = min(first_kept, last_descale.date() - timedelta(days=1))
     start = 0
     while start + 1 < len(bases) and bases[start + 1].since <= first_kept:
         start += 1
